@@ -127,7 +127,7 @@ class MetricsLog:
             except Exception: self.tb = None
 
     def truncate(self, step: int, epoch: int):
-        "Drop logged rows after optimizer step `step` / epoch `epoch` (used when resuming)."
+        "Drop logged rows after optimizer step `step` and after the first `epoch` completed epochs (used when resuming)."
         if not self.enabled: return
         p = self.dir / 'steps.csv'
         if p.exists():
@@ -138,7 +138,7 @@ class MetricsLog:
             if not keep: self._fields = None
         pe = self.dir / 'epochs.csv'
         if pe.exists():
-            self.epochs = [{k: _num(v) for k, v in r.items()} for r in csv.DictReader(pe.open()) if int(r['epoch']) < epoch]
+            self.epochs = [{k: _num(v) for k, v in r.items()} for r in csv.DictReader(pe.open()) if int(r['epoch']) <= epoch]
             self._write_epochs()
 
     @staticmethod
@@ -339,7 +339,7 @@ class Trainer:
                     self.log.step(row); bar.set_postfix(loss=f"{vals['loss']:.4f}", lr=f'{lr:.2e}', img_s=f"{row['img_s']:.0f}")
                     self._sums = {}; t_log, n_img = time.perf_counter(), 0
                 if cfg.ckpt_every_steps and self.step % cfg.ckpt_every_steps == 0 and not done:
-                    self._save(epoch, micro + 1, f'e{epoch:04d}-s{self.step:08d}')
+                    self._save(epoch, micro + 1, f'{epoch + 1:04d}-s{self.step:08d}')   # sorts between epochs' files
             bar.close()
             ep = {k: v.item() for k, v in self._ep_sums.items()}
             n = ep.pop('n', 1.)
