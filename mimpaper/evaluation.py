@@ -12,10 +12,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .train import lr_at
 from .core import ConfigError, DataError, default_device, seed_everything
 
 # %% auto #0
-__all__ = ['iter_batches', 'pool_tokens', 'extract_features', 'knn_predict', 'knn_accuracy', 'LARS', 'mae_lr', 'linear_head',
+__all__ = ['iter_batches', 'pool_tokens', 'extract_features', 'knn_predict', 'knn_accuracy', 'LARS', 'linear_head',
            'linear_probe', 'probe_model', 'layer_id_for_vit', 'param_groups_lrd', 'evaluate_top1', 'finetune',
            'KNNMonitor', 'LinearProbeMonitor']
 
@@ -166,15 +167,10 @@ class LARS(torch.optim.Optimizer):
         return loss
 
 # %% ../nbs/07_evaluation.ipynb #138c5afc
-def mae_lr(t: float, lr: float, warmup_epochs: float, epochs: float, min_lr: float = 0.) -> float:
-    "MAE's per-iteration schedule at fractional epoch `t`: linear warmup, then half-cycle cosine to `min_lr`."
-    if t < warmup_epochs: return lr * t / warmup_epochs
-    return min_lr + (lr - min_lr) * 0.5 * (1. + math.cos(math.pi * (t - warmup_epochs) / max(epochs - warmup_epochs, 1e-12)))
-
 def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
     for grp in opt.param_groups: grp['lr'] = lr * grp.get('lr_scale', 1.)
 
-# %% ../nbs/07_evaluation.ipynb #84e1fa17
+# %% ../nbs/07_evaluation.ipynb #22be2c46
 def linear_head(dim: int, num_classes: int, generator: torch.Generator | None = None) -> nn.Sequential:
     "MAE's probe head: `BatchNorm1d(dim, affine=False, eps=1e-6)` + `Linear` (weight trunc-normal std 0.01, bias 0)."
     with torch.random.fork_rng(devices=[]):  # nn.Linear's default init must not move the caller's RNG
@@ -214,7 +210,7 @@ def linear_probe(train_feats: torch.Tensor, train_labels: torch.Tensor, test_fea
         perm = torch.randperm(N, generator=gen).to(device)
         loss_sum = torch.zeros((), device=device)
         for it in range(steps):
-            cur = mae_lr(epoch + it / steps, lr, warmup_epochs, epochs, min_lr); _set_lr(opt, cur)
+            cur = lr_at(epoch + it / steps, lr, warmup_epochs, epochs, min_lr); _set_lr(opt, cur)
             j = perm[it * B:(it + 1) * B]
             loss = F.cross_entropy(head(x[j]), y[j])
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
@@ -223,7 +219,7 @@ def linear_probe(train_feats: torch.Tensor, train_labels: torch.Tensor, test_fea
     return dict(top1=history[-1]['test_top1'], best_top1=max(h['test_top1'] for h in history), history=history,
                 lr=lr, batch_size=B, head=head)
 
-# %% ../nbs/07_evaluation.ipynb #f84be3d1
+# %% ../nbs/07_evaluation.ipynb #ac8ba75a
 def probe_model(model, train_data, test_data, pool: str = 'cls', layer: int | None = None, num_classes: int | None = None,
                 epochs: int = 90, batch_size: int = 16384, blr: float = 0.1, optimizer: str = 'lars',
                 warmup_epochs: float = 10, knn_k: int | None = 20, knn_T: float = 0.07, n_train: int | None = None,
@@ -240,7 +236,7 @@ def probe_model(model, train_data, test_data, pool: str = 'cls', layer: int | No
     res.update(pool=pool, layer=layer, dim=ftr.shape[1], n_train=len(ftr), n_test=len(fte))
     return res
 
-# %% ../nbs/07_evaluation.ipynb #51601d1d
+# %% ../nbs/07_evaluation.ipynb #e3fe244f
 def layer_id_for_vit(name: str, num_layers: int) -> int:
     "MAE's layer id of a timm ViT parameter: 0 for embeddings and tokens, `b + 1` for block `b`, `num_layers` otherwise."
     if name in ('cls_token', 'pos_embed', 'reg_token', 'dist_token', 'mask_token') or name.startswith('patch_embed'): return 0
@@ -266,7 +262,7 @@ def param_groups_lrd(model: nn.Module, weight_decay: float = 0.05, no_weight_dec
         grp['params'].append(p)
     return list(groups.values())
 
-# %% ../nbs/07_evaluation.ipynb #77e6ecaf
+# %% ../nbs/07_evaluation.ipynb #058219dd
 @torch.no_grad()
 def evaluate_top1(model: nn.Module, data, batch_size: int = 256, device: str | torch.device | None = None,
                   amp: bool = True) -> float:
@@ -284,7 +280,7 @@ def evaluate_top1(model: nn.Module, data, batch_size: int = 256, device: str | t
     if total == 0: raise DataError(f"no batches came from {type(data).__name__}")
     return 100. * correct.item() / total
 
-# %% ../nbs/07_evaluation.ipynb #d5945317
+# %% ../nbs/07_evaluation.ipynb #e82a848a
 def finetune(vit: nn.Module, train_data, test_data, epochs: int = 100, batch_size: int = 1024, blr: float = 1e-3,
              layer_decay: float = 0.75, weight_decay: float = 0.05, label_smoothing: float = 0.1, mixup: float = 0.,
              cutmix: float = 0., warmup_epochs: float = 5, min_lr: float = 1e-6, aug: str = 'finetune',
@@ -317,7 +313,7 @@ def finetune(vit: nn.Module, train_data, test_data, epochs: int = 100, batch_siz
         t0, n_img, loss_sum, it, cur = time.time(), 0, torch.zeros((), device=device), -1, lr
         bar = tqdm(total=steps, desc=f'finetune {epoch + 1}/{epochs}', disable=not progress, leave=False)
         for it, b in enumerate(iter_batches(train_data, batch_size, shuffle=True, aug=aug, seed=seed, epoch=epoch, drop_last=True)):
-            cur = mae_lr(epoch + it / steps, lr, warmup_epochs, epochs, min_lr); _set_lr(opt, cur)
+            cur = lr_at(epoch + it / steps, lr, warmup_epochs, epochs, min_lr); _set_lr(opt, cur)
             img = torch.as_tensor(b['img']).to(device, non_blocking=True)
             y = torch.as_tensor(b['label']).to(device, non_blocking=True).long()
             if mixup_fn: img, y = mixup_fn(img, y)
@@ -342,7 +338,7 @@ def finetune(vit: nn.Module, train_data, test_data, epochs: int = 100, batch_siz
     evals = [h['test_top1'] for h in history if 'test_top1' in h]
     return dict(top1=evals[-1], best_top1=max(evals), history=history, lr=lr)
 
-# %% ../nbs/07_evaluation.ipynb #d8221d20
+# %% ../nbs/07_evaluation.ipynb #19709a69
 @contextlib.contextmanager
 def _keep_rng(device: torch.device | None = None):
     "Restore the python, numpy and torch (CPU and `device`'s CUDA) RNG states on exit."

@@ -21,8 +21,8 @@ from .targets import TargetNorm
 
 # %% auto #0
 __all__ = ['VIT_SIZES', 'MODELS', 'ENCODER_PREFIXES', 'sincos_1d', 'get_2d_sincos_pos_embed', 'attention_probs', 'run_blocks',
-           'MAEOutput', 'MAE', 'FixedMasker', 'SimMIM', 'create_model', 'read_state_dict', 'load_checkpoint',
-           'encoder_state_dict', 'to_timm']
+           'ViTEncoderBase', 'MAEOutput', 'MAE', 'FixedMasker', 'SimMIM', 'create_model', 'read_state_dict',
+           'load_checkpoint', 'encoder_state_dict', 'to_timm']
 
 # %% ../nbs/04_models.ipynb #0ab467d5
 def sincos_1d(embed_dim: int, pos: Tensor) -> Tensor:
@@ -77,6 +77,39 @@ def run_blocks(blocks: nn.ModuleList, x: Tensor, attn_mask: Tensor | None = None
     return x, feats if features else None, attn
 
 # %% ../nbs/04_models.ipynb #0921c3c2
+class ViTEncoderBase(nn.Module):
+    "The encoder part shared by `MAE` and `SimMIM` (official key names: `patch_embed, cls_token, pos_embed, blocks, norm`)."
+    def _build_encoder(self, img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
+                       attn_drop=0., drop_path=0., init_values=None):
+        check_img_size(img_size, patch_size)
+        self.norm_layer = partial(nn.LayerNorm, eps=1e-6)
+        self.img_size, self.patch_size, self.in_chans, self.mask_ratio = img_size, patch_size, in_chans, mask_ratio
+        self.arch = dict(img_size=img_size, patch_size=patch_size, in_chans=in_chans, embed_dim=embed_dim, depth=depth,
+                         num_heads=num_heads, mlp_ratio=mlp_ratio)
+        self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
+        L = self.patch_embed.num_patches
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, L + 1, embed_dim), requires_grad=False)  # fixed sin-cos
+        dpr = [x.item() for x in torch.linspace(0, drop_path, depth)]
+        self.blocks = nn.ModuleList([Block(embed_dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=self.norm_layer,
+                                           attn_drop=attn_drop, drop_path=dpr[i], init_values=init_values)
+                                     for i in range(depth)])
+        self.norm = self.norm_layer(embed_dim)
+        self.pos_embed.data.copy_(get_2d_sincos_pos_embed(embed_dim, self.grid[0], cls_token=True)[None])
+
+    @property
+    def grid(self) -> tuple[int, int]: return self.patch_embed.grid_size
+    def patchify(self, imgs: Tensor) -> Tensor: return patchify(imgs, self.patch_size)
+    def unpatchify(self, x: Tensor) -> Tensor: return unpatchify(x, self.patch_size, self.in_chans)
+
+    def features(self, imgs: Tensor, layer: int | None = None) -> Tensor:
+        "Encoder tokens of all patches (no masking) `[N, 1+L, D]`: after the final norm, or the output of block `layer`."
+        x = self.patch_embed(imgs) + self.pos_embed[:, 1:, :]
+        x = torch.cat([(self.cls_token + self.pos_embed[:, :1, :]).expand(x.shape[0], -1, -1), x], dim=1)
+        for blk in (self.blocks if layer is None else self.blocks[:layer + 1]): x = blk(x)
+        return self.norm(x) if layer is None else x
+
+# %% ../nbs/04_models.ipynb #4287354f
 class MAEOutput(NamedTuple):
     "MAE/SimMIM forward result; the first three fields follow the official MAE (`loss, pred, mask`)."
     loss: Tensor                       # scalar reconstruction loss
@@ -91,8 +124,8 @@ class MAEOutput(NamedTuple):
 def _want(spec, name):
     return spec is True or spec == name or (isinstance(spec, (list, tuple, set)) and name in spec)
 
-# %% ../nbs/04_models.ipynb #056a3037
-class MAE(nn.Module):
+# %% ../nbs/04_models.ipynb #671b00f5
+class MAE(ViTEncoderBase):
     "Masked Autoencoder with a ViT backbone (He et al. 2022); `state_dict()` keys match facebookresearch/mae."
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, embed_dim: int = 1024,
                  depth: int = 24, num_heads: int = 16, decoder_embed_dim: int = 512, decoder_depth: int = 8,
@@ -100,37 +133,23 @@ class MAE(nn.Module):
                  mask_ratio: float = 0.75, masker: Masker | str | None = None, target_norm: TargetNorm | str | None = None,
                  decoder_attn_drop: float = 0., encoder_attn_drop: float = 0., drop_path: float = 0.):
         super().__init__()
-        check_img_size(img_size, patch_size)
-        norm_layer = partial(nn.LayerNorm, eps=1e-6)
-        self.img_size, self.patch_size, self.in_chans, self.mask_ratio = img_size, patch_size, in_chans, mask_ratio
-        self.arch = dict(img_size=img_size, patch_size=patch_size, in_chans=in_chans, embed_dim=embed_dim, depth=depth,
-                         num_heads=num_heads, mlp_ratio=mlp_ratio)
-        # encoder
-        self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
+        self._build_encoder(img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
+                            encoder_attn_drop, drop_path)
         L = self.patch_embed.num_patches
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
-        self.pos_embed = nn.Parameter(torch.zeros(1, L + 1, embed_dim), requires_grad=False)  # fixed sin-cos
-        dpr = [x.item() for x in torch.linspace(0, drop_path, depth)]
-        self.blocks = nn.ModuleList([Block(embed_dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=norm_layer,
-                                           attn_drop=encoder_attn_drop, drop_path=dpr[i]) for i in range(depth)])
-        self.norm = norm_layer(embed_dim)
         # decoder
         self.decoder_embed = nn.Linear(embed_dim, decoder_embed_dim, bias=True)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, decoder_embed_dim))
         self.decoder_pos_embed = nn.Parameter(torch.zeros(1, L + 1, decoder_embed_dim), requires_grad=False)
         self.decoder_blocks = nn.ModuleList([Block(decoder_embed_dim, decoder_num_heads, mlp_ratio, qkv_bias=True,
-                                                   norm_layer=norm_layer, attn_drop=decoder_attn_drop)
+                                                   norm_layer=self.norm_layer, attn_drop=decoder_attn_drop)
                                              for _ in range(decoder_depth)])
-        self.decoder_norm = norm_layer(decoder_embed_dim)
+        self.decoder_norm = self.norm_layer(decoder_embed_dim)
         self.decoder_pred = nn.Linear(decoder_embed_dim, patch_size ** 2 * in_chans, bias=True)
         # pluggable parts
         self.masker = get_masker(masker) or RandomMasker()
         if isinstance(target_norm, str): target_norm = TargetNorm(target_norm)
         self.target_norm = target_norm or TargetNorm('patch' if norm_pix_loss else 'none')
         self.initialize_weights()
-
-    @property
-    def grid(self) -> tuple[int, int]: return self.patch_embed.grid_size
 
     def initialize_weights(self):
         "Official initialization: sin-cos position embeddings, xavier for linears and the patch projection."
@@ -150,9 +169,6 @@ class MAE(nn.Module):
             nn.init.constant_(m.bias, 0); nn.init.constant_(m.weight, 1.0)
 
     # --- stages -------------------------------------------------------------
-    def patchify(self, imgs: Tensor) -> Tensor: return patchify(imgs, self.patch_size)
-    def unpatchify(self, x: Tensor) -> Tensor: return unpatchify(x, self.patch_size, self.in_chans)
-
     def embed(self, imgs: Tensor) -> Tensor:
         "Patch embedding plus position embedding (no cls): `[N, L, D]`."
         return self.patch_embed(imgs) + self.pos_embed[:, 1:, :]
@@ -229,15 +245,7 @@ class MAE(nn.Module):
         return {'masked': self.unpatchify(target * (1 - m)), 'recon': self.unpatchify(pred),
                 'pasted': self.unpatchify(target * (1 - m) + pred * m), 'loss': out.loss}
 
-    def features(self, imgs: Tensor, layer: int | None = None) -> Tensor:
-        "Encoder tokens of all patches (no masking) `[N, 1+L, D]`: after the final norm, or the output of block `layer`."
-        x = self.embed(imgs)
-        x = torch.cat([(self.cls_token + self.pos_embed[:, :1, :]).expand(x.shape[0], -1, -1), x], dim=1)
-        blocks = self.blocks if layer is None else self.blocks[:layer + 1]
-        for blk in blocks: x = blk(x)
-        return self.norm(x) if layer is None else x
-
-# %% ../nbs/04_models.ipynb #cd998b64
+# %% ../nbs/04_models.ipynb #910fbf8d
 class FixedMasker(Masker):
     "A masker that returns a given boolean mask `[N, L]` (True = masked); handy for tests and analyses."
     name = 'fixed'
@@ -246,35 +254,22 @@ class FixedMasker(Masker):
         from mimpaper.maskers import mask_from_bool
         return mask_from_bool(self.fixed.to(x.device))
 
-# %% ../nbs/04_models.ipynb #fdf6248c
-class SimMIM(nn.Module):
+# %% ../nbs/04_models.ipynb #66c5d599
+class SimMIM(ViTEncoderBase):
     "SimMIM with a ViT encoder (Xie et al. 2022): mask-token substitution, linear PixelShuffle head, masked L1."
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, embed_dim: int = 768,
                  depth: int = 12, num_heads: int = 12, mlp_ratio: float = 4., mask_ratio: float = 0.6,
                  masker: Masker | str | None = None, mask_block: int = 2, target_norm: TargetNorm | str | None = None,
                  encoder_attn_drop: float = 0., drop_path: float = 0., init_values: float | None = None):
         super().__init__()
-        check_img_size(img_size, patch_size)
-        norm_layer = partial(nn.LayerNorm, eps=1e-6)
-        self.img_size, self.patch_size, self.in_chans, self.mask_ratio = img_size, patch_size, in_chans, mask_ratio
-        self.arch = dict(img_size=img_size, patch_size=patch_size, in_chans=in_chans, embed_dim=embed_dim, depth=depth,
-                         num_heads=num_heads, mlp_ratio=mlp_ratio)
-        self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
-        L = self.patch_embed.num_patches
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self._build_encoder(img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
+                            encoder_attn_drop, drop_path, init_values)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
-        self.pos_embed = nn.Parameter(torch.zeros(1, L + 1, embed_dim), requires_grad=False)
-        dpr = [x.item() for x in torch.linspace(0, drop_path, depth)]
-        self.blocks = nn.ModuleList([Block(embed_dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=norm_layer,
-                                           attn_drop=encoder_attn_drop, drop_path=dpr[i], init_values=init_values)
-                                     for i in range(depth)])
-        self.norm = norm_layer(embed_dim)
         self.decoder = nn.Sequential(nn.Conv2d(embed_dim, patch_size ** 2 * in_chans, kernel_size=1),
                                      nn.PixelShuffle(patch_size))
         self.masker = get_masker(masker) or BlockMasker(mask_block)
         if isinstance(target_norm, str): target_norm = TargetNorm(target_norm)
         self.target_norm = target_norm or TargetNorm('none')
-        self.pos_embed.data.copy_(get_2d_sincos_pos_embed(embed_dim, self.grid[0], cls_token=True)[None])
         nn.init.trunc_normal_(self.cls_token, std=.02); nn.init.trunc_normal_(self.mask_token, std=.02)
         self.apply(self._init_weights)
 
@@ -284,11 +279,6 @@ class SimMIM(nn.Module):
             if m.bias is not None: nn.init.constant_(m.bias, 0)
         elif isinstance(m, nn.LayerNorm):
             nn.init.constant_(m.bias, 0); nn.init.constant_(m.weight, 1.0)
-
-    @property
-    def grid(self) -> tuple[int, int]: return self.patch_embed.grid_size
-    def patchify(self, imgs: Tensor) -> Tensor: return patchify(imgs, self.patch_size)
-    def unpatchify(self, x: Tensor) -> Tensor: return unpatchify(x, self.patch_size, self.in_chans)
 
     def mask(self, x: Tensor, mask_ratio: float, noise: Tensor | None = None, masker: Masker | None = None,
              imgs: Tensor | None = None, batch: dict | None = None) -> MaskOut:
@@ -332,14 +322,7 @@ class SimMIM(nn.Module):
         return MAEOutput(loss, pred, mask, latent, mo, {'encoder': fe} if return_features else None,
                          {'encoder': ae} if return_attn else None, target)
 
-    def features(self, imgs: Tensor, layer: int | None = None) -> Tensor:
-        "Encoder tokens without masking `[N, 1+L, D]` (final norm, or the output of block `layer`)."
-        x = self.patch_embed(imgs)
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
-        for blk in (self.blocks if layer is None else self.blocks[:layer + 1]): x = blk(x)
-        return self.norm(x) if layer is None else x
-
-# %% ../nbs/04_models.ipynb #91b1dc34
+# %% ../nbs/04_models.ipynb #08136c88
 MODELS = {'mae': MAE, 'simmim': SimMIM}
 
 def create_model(method: str = 'mae', size: str = 'base', **kwargs) -> nn.Module:
@@ -348,7 +331,7 @@ def create_model(method: str = 'mae', size: str = 'base', **kwargs) -> nn.Module
     if size not in VIT_SIZES: raise ConfigError(f"unknown model size '{size}'; known: {', '.join(VIT_SIZES)}")
     return MODELS[method](**{**VIT_SIZES[size], **kwargs})
 
-# %% ../nbs/04_models.ipynb #339efbf4
+# %% ../nbs/04_models.ipynb #c1675599
 ENCODER_PREFIXES = ('cls_token', 'pos_embed', 'patch_embed.', 'blocks.', 'norm.')
 
 def _is_encoder_key(k: str) -> bool: return k.startswith(ENCODER_PREFIXES)
@@ -393,7 +376,7 @@ def load_checkpoint(model: nn.Module, src: str | Path | Mapping, strict: bool = 
     return {'kind': 'full' if full else 'encoder', 'loaded': len(expected & set(sd)), 'ignored': sorted(ignored),
             'missing': sorted(missing), 'unexpected': sorted(unexpected)}
 
-# %% ../nbs/04_models.ipynb #7be22843
+# %% ../nbs/04_models.ipynb #20f48bfd
 def encoder_state_dict(model: nn.Module) -> dict:
     "The encoder's weights under timm / official encoder key names."
     return {k: v for k, v in model.state_dict().items() if _is_encoder_key(k)}

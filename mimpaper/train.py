@@ -64,7 +64,7 @@ class TrainConfig:
 def lr_at(t: float, base_lr: float, warmup: float, total: float, min_lr: float = 0.) -> float:
     "MAE's per-iteration schedule at fractional epoch `t`: linear warmup, then half-cycle cosine."
     if t < warmup: return base_lr * t / warmup
-    return min_lr + (base_lr - min_lr) * 0.5 * (1. + math.cos(math.pi * (t - warmup) / (total - warmup)))
+    return min_lr + (base_lr - min_lr) * 0.5 * (1. + math.cos(math.pi * (t - warmup) / max(total - warmup, 1e-12)))
 
 # %% ../nbs/06_train.ipynb #5295dfc4
 NO_DECAY_NAMES = ('cls_token', 'mask_token', 'pos_embed', 'decoder_pos_embed', 'mid_mask_token')

@@ -39,6 +39,7 @@ def test_lr_schedule_values():
     assert lr_at(2, 1e-3, 2, 10) == pytest.approx(1e-3)
     assert lr_at(6, 1e-3, 2, 10, min_lr=1e-5) == pytest.approx(1e-5 + (1e-3 - 1e-5) * 0.5)
     assert lr_at(10, 1e-3, 2, 10, min_lr=1e-5) == pytest.approx(1e-5)
+    assert lr_at(0, 2., 0, 10) == 2. and lr_at(10, 2., 0, 10, min_lr=.1) == pytest.approx(.1)   # no warmup
     assert TrainConfig(batch_size=512, accum_steps=8, blr=1.5e-4).base_lr == pytest.approx(1.5e-4 * 4096 / 256)
     assert TrainConfig(batch_size=512, blr=1e-4, lr_scale_batch=512).base_lr == pytest.approx(1e-4)   # SimMIM's /512
 
