@@ -283,7 +283,7 @@ def evaluate_top1(model: nn.Module, data, batch_size: int = 256, device: str | t
 # %% ../nbs/07_evaluation.ipynb #e82a848a
 def finetune(vit: nn.Module, train_data, test_data, epochs: int = 100, batch_size: int = 1024, blr: float = 1e-3,
              layer_decay: float = 0.75, weight_decay: float = 0.05, label_smoothing: float = 0.1, mixup: float = 0.,
-             cutmix: float = 0., warmup_epochs: float = 5, min_lr: float = 1e-6, aug: str = 'finetune',
+             cutmix: float = 0., warmup_epochs: float = 5, min_lr: float = 1e-6, aug: str = 'mae',
              clip_grad: float | None = None, init_head: bool = True, eval_every: int = 1, eval_batch_size: int = 256,
              seed: int = 0, device: str | torch.device | None = None, amp: bool = True, progress: bool = True,
              log_every: int = 20) -> dict:

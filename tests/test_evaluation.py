@@ -217,7 +217,7 @@ def test_finetune_improves():
     assert r['top1'] >= 90 and r['top1'] > before and r['best_top1'] >= r['top1']
     assert r['lr'] == 1e-2 * 32 / 256 and [h['epoch'] for h in r['history']] == [0, 1, 2]
     assert {'train_loss', 'lr', 'img_per_s', 'test_top1'} <= set(r['history'][0])
-    assert all(c['aug'] == 'finetune' and c['shuffle'] and c['drop_last'] for c in trn.calls)
+    assert all(c['aug'] == 'mae' and c['shuffle'] and c['drop_last'] for c in trn.calls)
     assert [c['epoch'] for c in trn.calls] == [0, 1, 2] and tst.calls[-1]['aug'] == 'none'
 
 def test_finetune_mixup_eval_every_and_errors():
