@@ -16,7 +16,7 @@ from timm.models.vision_transformer import Block
 
 from .core import ConfigError
 from .data import patchify, unpatchify, check_img_size
-from .maskers import MaskContext, MaskOut, Masker, RandomMasker, BlockMasker, get_masker
+from .maskers import MaskContext, MaskOut, Masker, RandomMasker, BlockMasker, get_masker, mask_from_bool
 from .targets import TargetNorm
 
 # %% auto #0
@@ -226,7 +226,7 @@ class MAE(ViTEncoderBase):
         mo = self.mask(x, mask_ratio, noise, masker, imgs, batch)
         latent, fe, ae = self.forward_encoder(x, mo, _want(return_features, 'encoder'), _want(return_attn, 'encoder'))
         pred, fd, ad = self.forward_decoder(latent, mo, _want(return_features, 'decoder'), _want(return_attn, 'decoder'))
-        mask = mo.mask.to(pred.dtype if pred.dtype.is_floating_point else torch.float32).float()
+        mask = mo.mask.float()                                         # [N, L], 1 = masked (official)
         loss, target = self.forward_loss(imgs, pred, mask)
         feats = {'encoder': fe, 'decoder': fd} if return_features else None
         attn = {'encoder': ae, 'decoder': ad} if return_attn else None
@@ -250,9 +250,7 @@ class FixedMasker(Masker):
     "A masker that returns a given boolean mask `[N, L]` (True = masked); handy for tests and analyses."
     name = 'fixed'
     def __init__(self, mask: Tensor): self.fixed = mask.bool()
-    def __call__(self, x: Tensor, ctx: MaskContext) -> MaskOut:
-        from mimpaper.maskers import mask_from_bool
-        return mask_from_bool(self.fixed.to(x.device))
+    def __call__(self, x: Tensor, ctx: MaskContext) -> MaskOut: return mask_from_bool(self.fixed.to(x.device))
 
 # %% ../nbs/04_models.ipynb #66c5d599
 class SimMIM(ViTEncoderBase):
