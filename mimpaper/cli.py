@@ -11,7 +11,7 @@ from typing import Any
 import torch
 import yaml
 
-from .core import ConfigError, DataError, atomic_json, atomic_write, default_device, from_dict
+from .core import ConfigError, DataError, atomic_json, atomic_write, default_device, from_dict, params_hash
 from .data import make_data
 from .losses import build_loss_terms
 from .maskers import get_masker
@@ -20,7 +20,7 @@ from .train import Checkpointer, TrainConfig, Trainer
 
 # %% auto #0
 __all__ = ['DEFAULT_CONFIG', 'EVAL_KEYS', 'validate_config', 'load_config', 'build_model', 'build_data', 'run_pretrain',
-           'load_run', 'main']
+           'load_run', 'run_key', 'pretrain_cached', 'main']
 
 # %% ../nbs/08_cli.ipynb #29113606
 DEFAULT_CONFIG: dict = {
@@ -113,13 +113,40 @@ def load_run(run_dir: str | Path) -> tuple[torch.nn.Module, dict]:
     run_dir = Path(run_dir)
     if not (run_dir / 'config.yaml').is_file(): raise ConfigError(f"{run_dir} is not a pre-training run (no config.yaml)")
     cfg = yaml.safe_load((run_dir / 'config.yaml').read_text())
-    model = build_model(cfg['model'])
+    model = build_model(cfg['model'], cfg.get('masker'))
     state = Checkpointer(run_dir / 'checkpoints').load()
     if state is None: raise ConfigError(f"no readable checkpoint in {run_dir / 'checkpoints'}")
     model.load_state_dict(state['model'])
+    model.history = state.get('history', [])
     return model.eval(), cfg
 
 # %% ../nbs/08_cli.ipynb #8d6f7687
+def run_key(cfg: dict, extra: dict | None = None) -> str:
+    "Hash of everything that shapes a run: all config sections except `out_dir` and the train `progress`/`device` switches."
+    c = copy.deepcopy(cfg); c.pop('out_dir', None)
+    for k in ('progress', 'device'): c.get('train', {}).pop(k, None)
+    return params_hash({'cfg': c, 'extra': extra or {}})
+
+def pretrain_cached(cfg: dict, runs_dir: str | Path | None = None, name: str = 'run', callbacks: list | None = None,
+                    data: dict | None = None, extra: dict | None = None) -> dict:
+    """Pre-train `cfg` once under `runs_dir/NAME-HASH` (default `runs/pretrain/`): a finished run is loaded, an
+    interrupted one resumes. Returns `run_pretrain`'s dict plus `run_dir` and `cached`."""
+    from mimpaper.data import repo_root
+    cfg = validate_config(copy.deepcopy(cfg))
+    run_dir = Path(runs_dir or repo_root() / 'runs' / 'pretrain') / f"{name}-{run_key(cfg, extra)}"
+    cfg['out_dir'] = str(run_dir)
+    device = default_device(cfg['train'].get('device', 'auto'))
+    if (run_dir / 'DONE').exists():
+        try: model, _ = load_run(run_dir)
+        except ConfigError as e: print(f"cached run {run_dir} unusable ({e}); training again")
+        else:
+            return {'model': model.to(device), 'trainer': None, 'history': model.history, 'run_dir': run_dir,
+                    'data': data or build_data(cfg, device), 'cached': True}
+    res = run_pretrain(cfg, callbacks, data)
+    atomic_json(run_dir / 'DONE', {'epochs': cfg['train'].get('epochs'), 'steps': res['trainer'].step})
+    return {**res, 'run_dir': run_dir, 'cached': False}
+
+# %% ../nbs/08_cli.ipynb #b32a4a8d
 def _model_from_args(a, cfg) -> torch.nn.Module:
     if a.run: return load_run(a.run)[0]
     model = build_model(cfg['model'])

@@ -14,8 +14,8 @@ from torch import Tensor
 from .core import ConfigError
 
 # %% auto #0
-__all__ = ['MASKERS', 'MaskOut', 'mask_from_scores', 'mask_from_bool', 'MaskContext', 'Masker', 'check_ratio', 'RandomMasker',
-           'BlockMasker', 'get_masker']
+__all__ = ['MASKERS', 'PLUGINS', 'MaskOut', 'mask_from_scores', 'mask_from_bool', 'MaskContext', 'Masker', 'check_ratio',
+           'RandomMasker', 'BlockMasker', 'load_plugins', 'get_masker']
 
 # %% ../nbs/02_maskers.ipynb #615b66e2
 @dataclass
@@ -126,9 +126,29 @@ class BlockMasker(Masker):
 
 # %% ../nbs/02_maskers.ipynb #5d29f537
 MASKERS: dict[str, type] = {'random': RandomMasker, 'block': BlockMasker}
+PLUGINS: dict[str, tuple[str, ...]] = {     # module -> public names it adds to `mimpaper.maskers`
+    'mimpaper.salience': ('token_salience', 'adaptive_mask_ratio', 'SBAMMasker', 'AMTMasker'),
+    'mimpaper.informed': ('ncut_bipartition', 'InformedMasker'),
+}
+
+def load_plugins() -> None:
+    "Import every plugin module (each registers its maskers in `MASKERS`); modules not written yet are skipped."
+    import importlib
+    for mod in PLUGINS:
+        try: importlib.import_module(mod)
+        except ModuleNotFoundError as e:
+            if e.name != mod: raise
+
+def __getattr__(name: str):
+    "PEP 562: names of plugin modules resolve lazily (`mimpaper.maskers.token_salience`)."
+    import importlib
+    for mod, names in PLUGINS.items():
+        if name in names: return getattr(importlib.import_module(mod), name)
+    raise AttributeError(f"module 'mimpaper.maskers' has no attribute '{name}'")
 
 def get_masker(spec: str | Masker | None, **kwargs) -> Masker | None:
     "A masker from its registered name (with kwargs), or `spec` itself when it is already a masker."
     if spec is None or isinstance(spec, Masker) or callable(spec) and not isinstance(spec, str): return spec
+    if spec not in MASKERS: load_plugins()
     if spec not in MASKERS: raise ConfigError(f"unknown masker '{spec}'; known: {', '.join(sorted(MASKERS))}")
     return MASKERS[spec](**kwargs)
