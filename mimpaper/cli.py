@@ -20,7 +20,7 @@ from .train import Checkpointer, TrainConfig, Trainer
 
 # %% auto #0
 __all__ = ['DEFAULT_CONFIG', 'EVAL_KEYS', 'validate_config', 'load_config', 'build_model', 'build_data', 'run_pretrain',
-           'load_run', 'run_key', 'pretrain_cached', 'main']
+           'load_run', 'run_key', 'pretrain_cached', 'experiment_config', 'main']
 
 # %% ../nbs/08_cli.ipynb #29113606
 DEFAULT_CONFIG: dict = {
@@ -147,6 +147,32 @@ def pretrain_cached(cfg: dict, runs_dir: str | Path | None = None, name: str = '
     return {**res, 'run_dir': run_dir, 'cached': False}
 
 # %% ../nbs/08_cli.ipynb #b32a4a8d
+def experiment_config(method: str = 'mae', size: str = 'micro', img_size: int = 32, patch_size: int = 4,
+                      embed_dim: int | None = None, depth: int | None = None, num_heads: int | None = None,
+                      decoder_embed_dim: int = 128, decoder_depth: int = 2, decoder_num_heads: int = 4,
+                      dataset: str = 'synthetic', data_root: str | None = None, n_train: int | None = 5000, n_val: int = 0,
+                      n_test: int | None = 1000, seed: int = 0, epochs: int = 10, batch_size: int = 128, blr: float = 1e-3,
+                      warmup_epochs: float = 1, mask_ratio: float | None = None, device: str = 'auto', knn_every: int = 0,
+                      model: dict | None = None, train: dict | None = None, masker: Any = None,
+                      loss_terms: list | None = None) -> dict:
+    """A validated run config from the experiment notebooks' standard parameters; `model`/`train` add or override
+    keys of those sections (e.g. `model={'decoder_attn_drop': 0.3}`). SimMIM gets its own lr batch scale (512)."""
+    m = {'method': method, 'size': size, 'img_size': img_size, 'patch_size': patch_size}
+    m.update({k: v for k, v in dict(embed_dim=embed_dim, depth=depth, num_heads=num_heads).items() if v is not None})
+    if method == 'mae': m.update(decoder_embed_dim=decoder_embed_dim, decoder_depth=decoder_depth,
+                                 decoder_num_heads=decoder_num_heads, norm_pix_loss=True)
+    m.update(model or {})
+    t = {'epochs': epochs, 'batch_size': batch_size, 'blr': blr, 'warmup_epochs': warmup_epochs, 'seed': seed,
+         'device': device, 'mask_ratio': mask_ratio}
+    if method == 'simmim': t['lr_scale_batch'] = 512
+    t.update(train or {})
+    cfg = {'model': m, 'data': {'dataset': dataset, 'root': data_root, 'n_train': n_train, 'n_val': n_val,
+                                'n_test': n_test, 'seed': seed},
+           'train': t, 'eval': {**DEFAULT_CONFIG['eval'], 'knn_every': knn_every},
+           'loss_terms': loss_terms, 'masker': masker, 'out_dir': None}
+    return validate_config(cfg)
+
+# %% ../nbs/08_cli.ipynb #f29514a8
 def _model_from_args(a, cfg) -> torch.nn.Module:
     if a.run: return load_run(a.run)[0]
     model = build_model(cfg['model'])
