@@ -19,8 +19,8 @@ from .core import ConfigError, DataError, atomic_json, atomic_torch_save, defaul
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'SHAPES', 'IMG_EXTS', 'SYNTHETIC_TEST_OFFSET', 'DATASETS', 'AUGS', 'normalize',
            'denormalize', 'check_img_size', 'patchify', 'unpatchify', 'hash_u32', 'hash_uniform', 'shape_geometry',
            'SyntheticScenes', 'repo_root', 'get_cache_dir', 'cifar10_tar_path', 'extract_cifar10', 'ImageFolderDataset',
-           'TensorData', 'load_tensors', 'rrc_boxes', 'FolderLoader', 'folder_loader', 'GPUData', 'make_data',
-           'default_stats_dir', 'population_stats']
+           'TensorData', 'load_tensors', 'rrc_boxes', 'FolderLoader', 'folder_loader', 'GPUData', 'crop_map',
+           'make_data', 'default_stats_dir', 'population_stats']
 
 # %% ../nbs/01_data.ipynb #df31e164
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -689,7 +689,14 @@ def _crop_grid(box: Tensor, flip: Tensor, shape) -> Tensor:
     theta = torch.stack([torch.stack([sx, z, x0 + x1 - 1], 1), torch.stack([z, y1 - y0, y0 + y1 - 1], 1)], 1)
     return F.affine_grid(theta, list(shape), align_corners=False)
 
-# %% ../nbs/01_data.ipynb #21206619
+# %% ../nbs/01_data.ipynb #58aef22d
+def crop_map(maps: Tensor, box: Tensor, flip: Tensor, out_hw: tuple[int, int], mode: str = 'bilinear') -> Tensor:
+    "Per-image maps `[N, h, w]` over the full image, cropped/flipped like the batch (`box`, `flip`) -> `[N, *out_hw]`."
+    N = maps.shape[0]
+    grid = _crop_grid(box.to(maps.device).float(), flip.to(maps.device), (N, 1, *out_hw))
+    return F.grid_sample(maps[:, None].float(), grid, mode=mode, padding_mode='border', align_corners=False)[:, 0]
+
+# %% ../nbs/01_data.ipynb #81c86167
 def make_data(dataset: str = 'synthetic', root: str | Path | None = None, img_size: int | None = 32, n_train: int | None = None,
               n_val: int = 0, n_test: int | None = None, seed: int = 0, device: str | torch.device | None = None) -> dict:
     "`{'train': GPUData, 'val': GPUData | None, 'test': GPUData}` for a named dataset."
@@ -707,7 +714,7 @@ def make_data(dataset: str = 'synthetic', root: str | Path | None = None, img_si
     else: train = GPUData(train, device)
     return {'train': train, 'val': val, 'test': GPUData(test, device)}
 
-# %% ../nbs/01_data.ipynb #81c86167
+# %% ../nbs/01_data.ipynb #b7a80d02
 def default_stats_dir() -> Path:
     "Folder of cached population statistics (`<repo>/data/stats`, committed)."
     return repo_root() / 'data' / 'stats'
