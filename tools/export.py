@@ -22,4 +22,6 @@ def export_all(only: str | None = None) -> None:
 
 
 if __name__ == '__main__':
-    export_all(sys.argv[1] if len(sys.argv) > 1 else None)
+    only = sys.argv[1] if len(sys.argv) > 1 else None
+    sys.argv = sys.argv[:1]          # nbdev_export is a fastcore script: it would parse our argument as its own
+    export_all(only)
