@@ -11,7 +11,7 @@ from typing import Any
 import torch
 import yaml
 
-from .core import ConfigError, DataError, atomic_json, atomic_write, default_device, from_dict, params_hash
+from .core import ConfigError, DataError, atomic_json, atomic_torch_save, atomic_write, default_device, from_dict, params_hash
 from .data import make_data
 from .losses import build_loss_terms
 from .maskers import get_masker
@@ -20,7 +20,7 @@ from .train import Checkpointer, TrainConfig, Trainer
 
 # %% auto #0
 __all__ = ['DEFAULT_CONFIG', 'EVAL_KEYS', 'validate_config', 'load_config', 'build_model', 'build_data', 'run_pretrain',
-           'load_run', 'run_key', 'pretrain_cached', 'experiment_config', 'main']
+           'load_run', 'run_key', 'Snapshots', 'pretrain_cached', 'load_snapshot', 'experiment_config', 'main']
 
 # %% ../nbs/08_cli.ipynb #29113606
 DEFAULT_CONFIG: dict = {
@@ -127,12 +127,24 @@ def run_key(cfg: dict, extra: dict | None = None) -> str:
     for k in ('progress', 'device'): c.get('train', {}).pop(k, None)
     return params_hash({'cfg': c, 'extra': extra or {}})
 
+class Snapshots:
+    "Trainer callback: save the model weights after the given epochs to `dir/epoch-EEEE.pt` (kept, unlike checkpoints)."
+    def __init__(self, dir: str | Path, epochs: list[int]): self.dir, self.epochs = Path(dir), sorted(set(int(e) for e in epochs))
+    def _save(self, trainer, e: int):
+        if e in self.epochs and trainer.rank == 0:
+            atomic_torch_save({k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}, self.dir / f'epoch-{e:04d}.pt')
+    def on_train_start(self, trainer):                               # epoch 0: the initialization
+        if trainer.step == 0: self._save(trainer, 0)
+    def on_epoch_end(self, trainer): self._save(trainer, trainer.epoch + 1)
+
 def pretrain_cached(cfg: dict, runs_dir: str | Path | None = None, name: str = 'run', callbacks: list | None = None,
-                    data: dict | None = None, extra: dict | None = None) -> dict:
+                    data: dict | None = None, extra: dict | None = None, snapshots: list[int] | None = None) -> dict:
     """Pre-train `cfg` once under `runs_dir/NAME-HASH` (default `runs/pretrain/`): a finished run is loaded, an
-    interrupted one resumes. Returns `run_pretrain`'s dict plus `run_dir` and `cached`."""
+    interrupted one resumes. `snapshots`: epochs whose weights are kept (`load_snapshot`). Returns `run_pretrain`'s
+    dict plus `run_dir` and `cached`."""
     from mimpaper.data import repo_root
     cfg = validate_config(copy.deepcopy(cfg))
+    extra = {**(extra or {}), **({'snapshots': sorted(set(snapshots))} if snapshots else {})}
     run_dir = Path(runs_dir or repo_root() / 'runs' / 'pretrain') / f"{name}-{run_key(cfg, extra)}"
     cfg['out_dir'] = str(run_dir)
     device = default_device(cfg['train'].get('device', 'auto'))
@@ -142,9 +154,22 @@ def pretrain_cached(cfg: dict, runs_dir: str | Path | None = None, name: str = '
         else:
             return {'model': model.to(device), 'trainer': None, 'history': model.history, 'run_dir': run_dir,
                     'data': data or build_data(cfg, device), 'cached': True}
-    res = run_pretrain(cfg, callbacks, data)
+    cbs = list(callbacks or []) + ([Snapshots(run_dir / 'snapshots', snapshots)] if snapshots else [])
+    res = run_pretrain(cfg, cbs, data)
     atomic_json(run_dir / 'DONE', {'epochs': cfg['train'].get('epochs'), 'steps': res['trainer'].step})
     return {**res, 'run_dir': run_dir, 'cached': False}
+
+def load_snapshot(run_dir: str | Path, epoch: int) -> torch.nn.Module:
+    "The model of run `run_dir` as it was after `epoch` (0: the initialization), from its `snapshots`."
+    run_dir = Path(run_dir)
+    cfg = yaml.safe_load((run_dir / 'config.yaml').read_text())
+    f = run_dir / 'snapshots' / f'epoch-{epoch:04d}.pt'
+    if not f.exists():
+        have = sorted(int(p.stem.split('-')[1]) for p in (run_dir / 'snapshots').glob('epoch-*.pt'))
+        raise ConfigError(f"run {run_dir} has no snapshot of epoch {epoch}; snapshots: {have or 'none'}")
+    model = build_model(cfg['model'], cfg.get('masker'))
+    model.load_state_dict(torch.load(f, map_location='cpu', weights_only=True))
+    return model.eval()
 
 # %% ../nbs/08_cli.ipynb #b32a4a8d
 def experiment_config(method: str = 'mae', size: str = 'micro', img_size: int = 32, patch_size: int = 4,
