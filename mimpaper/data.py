@@ -170,8 +170,13 @@ class SyntheticScenes(torch.utils.data.Dataset):
 
     def __init__(self, n: int, img_size: int = 32, seed: int = 0, offset: int = 0,
                  area: tuple[float, float] = (0.05, 0.6), n_distractors: tuple[int, int] = (0, 2),
+                 textures: tuple[float, float, float] = (0.5, 0.25, 0.25), texture_contrast: float = 0.5,
                  device: str | torch.device | None = None):
         if img_size < 8: raise ConfigError(f"img_size must be >= 8, got {img_size}")
+        if len(textures) != 3 or min(textures) < 0 or abs(sum(textures) - 1) > 1e-6:
+            raise ConfigError(f"textures must be 3 probabilities (solid, stripes, checker) summing to 1, got {textures}")
+        if not 0 <= texture_contrast <= 1: raise ConfigError(f"texture_contrast must lie in [0, 1], got {texture_contrast}")
+        self.textures, self.texture_contrast = tuple(float(t) for t in textures), float(texture_contrast)
         if not 0 < area[0] <= area[1] < 1: raise ConfigError(f"area must be 0 < lo <= hi < 1, got {area}")
         if not 0 <= n_distractors[0] <= n_distractors[1] <= 2: raise ConfigError(f"n_distractors must lie in [0, 2], got {n_distractors}")
         self.n, self.img_size, self.seed, self.offset = n, img_size, seed, offset
@@ -267,14 +272,16 @@ class SyntheticScenes(torch.utils.data.Dataset):
                 inside[sel] = fn(u, v)
             # texture: solid / stripes / checker, period 10-30% of the image, random orientation
             tx = o['tex']; kk = 1 / (0.1 + 0.2 * tx[:, 1]); ta = tx[:, 2] * 2 * math.pi
-            stripes, checker = tx[:, 0] >= 1 / 3, tx[:, 0] >= 2 / 3
+            p_solid, p_stripes, _ = self.textures
+            stripes, checker = tx[:, 0] >= p_solid, tx[:, 0] >= p_solid + p_stripes
             zero = torch.zeros_like(kk)
             w1 = X * _f32(torch.where(stripes, ta.cos() * kk, zero)) + (Y * _f32(torch.where(stripes, ta.sin() * kk, zero)) + _f32(torch.where(stripes, tx[:, 3] * 2, zero + .25)))
             w2 = X * _f32(torch.where(checker, -ta.sin() * kk, zero)) + (Y * _f32(torch.where(checker, ta.cos() * kk, zero)) + _f32(torch.where(checker, tx[:, 4] * 2, zero + .25)))
             pat = (w1.floor_() + w2.floor_()).remainder_(2).to(torch.uint8)
             code = torch.where(inside, pat + (1 + 2 * slot), code)
-            for j, cc in enumerate((o['c1'], o['c2'])):  # colours too close to the background's luminance are inverted
-                pal[:, :, 1 + 2 * slot + j] = torch.where(((_lum(cc) - bg_lum).abs() < 0.2)[:, None], 1 - cc, cc).float()
+            c1 = o['c1']; c2 = c1 + self.texture_contrast * (o['c2'] - c1)   # the pattern's second colour
+            inv = ((_lum(c1) - bg_lum).abs() < 0.2)[:, None]                 # too close to the background: invert both
+            for j, cc in enumerate((c1, c2)): pal[:, :, 1 + 2 * slot + j] = torch.where(inv, 1 - cc, cc).float()
         obj = pal.gather(2, code.view(B, 1, S * S).long().expand(B, 3, S * S)).view(B, 3, S, S)
         img = torch.where((code > 0)[:, None], obj, img)
         return img.clamp_(0, 1), inside
