@@ -4,6 +4,7 @@
 
 # %% ../nbs/04_models.ipynb #37af0478
 from __future__ import annotations
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
@@ -18,11 +19,13 @@ from .core import ConfigError
 from .data import patchify, unpatchify, check_img_size
 from .maskers import MaskContext, MaskOut, Masker, RandomMasker, BlockMasker, get_masker, mask_from_bool
 from .targets import TargetNorm
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 # %% auto #0
-__all__ = ['VIT_SIZES', 'MODELS', 'ENCODER_PREFIXES', 'sincos_1d', 'get_2d_sincos_pos_embed', 'attention_probs', 'run_blocks',
-           'ViTEncoderBase', 'MAEOutput', 'MAE', 'FixedMasker', 'SimMIM', 'create_model', 'read_state_dict',
-           'load_checkpoint', 'encoder_state_dict', 'to_timm']
+__all__ = ['VIT_SIZES', 'FUSED_SDPA_BACKENDS', 'MODELS', 'ENCODER_PREFIXES', 'sincos_1d', 'get_2d_sincos_pos_embed',
+           'attention_probs', 'run_blocks', 'explicit_attention', 'fused_sdpa_only', 'ViTEncoderBase', 'MAEOutput',
+           'default_mid_mask_depth', 'check_mid_mask', 'MAE', 'FixedMasker', 'SimMIM', 'create_model',
+           'read_state_dict', 'load_checkpoint', 'encoder_state_dict', 'to_timm']
 
 # %% ../nbs/04_models.ipynb #0ab467d5
 def sincos_1d(embed_dim: int, pos: Tensor) -> Tensor:
@@ -76,7 +79,30 @@ def run_blocks(blocks: nn.ModuleList, x: Tensor, attn_mask: Tensor | None = None
             attn = {l: attention_probs(blocks[l], feats[l], attn_mask) for l in layers}
     return x, feats if features else None, attn
 
+def _split_layers(attn_layers, start: int, stop: int):
+    "The requested attention layers in `[start, stop)`, renumbered from 0 (for running a slice of the blocks)."
+    if not attn_layers: return False
+    layers = range(start, stop) if attn_layers is True else attn_layers
+    return [l - start for l in layers if start <= l < stop]
+
 # %% ../nbs/04_models.ipynb #0921c3c2
+@contextmanager
+def explicit_attention(module: nn.Module):
+    "Run every timm attention inside `module` on its explicit path (softmax, `attn_drop`, matmul) within the block."
+    attns = [m for m in module.modules() if hasattr(m, 'fused_attn')]
+    old = [a.fused_attn for a in attns]
+    for a in attns: a.fused_attn = False
+    try: yield module
+    finally:
+        for a, o in zip(attns, old): a.fused_attn = o
+
+FUSED_SDPA_BACKENDS = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION]
+
+def fused_sdpa_only():
+    "Context manager: SDPA may use only fused kernels (flash / memory-efficient / cuDNN); a math fallback raises."
+    return sdpa_kernel(FUSED_SDPA_BACKENDS)
+
+# %% ../nbs/04_models.ipynb #4287354f
 class ViTEncoderBase(nn.Module):
     "The encoder part shared by `MAE` and `SimMIM` (official key names: `patch_embed, cls_token, pos_embed, blocks, norm`)."
     def _build_encoder(self, img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
@@ -109,7 +135,7 @@ class ViTEncoderBase(nn.Module):
         for blk in (self.blocks if layer is None else self.blocks[:layer + 1]): x = blk(x)
         return self.norm(x) if layer is None else x
 
-# %% ../nbs/04_models.ipynb #4287354f
+# %% ../nbs/04_models.ipynb #fd887669
 class MAEOutput(NamedTuple):
     "MAE/SimMIM forward result; the first three fields follow the official MAE (`loss, pred, mask`)."
     loss: Tensor                       # scalar reconstruction loss
@@ -124,14 +150,33 @@ class MAEOutput(NamedTuple):
 def _want(spec, name):
     return spec is True or spec == name or (isinstance(spec, (list, tuple, set)) and name in spec)
 
-# %% ../nbs/04_models.ipynb #671b00f5
+# %% ../nbs/04_models.ipynb #04c9ea16
+def default_mid_mask_depth(depth: int) -> int:
+    "RMAE's insertion depth 8 of 12, scaled: `round(2/3 * depth)` clipped to `[1, depth-1]`."
+    return min(max(round(2 * depth / 3), 1), depth - 1)
+
+def check_mid_mask(ratio: float, k: int | None, depth: int, L: int, mask_ratio: float) -> tuple[float, int | None, int]:
+    "Validate the mid-level mask-token settings -> `(ratio, depth k, number of mid tokens M)`."
+    if not 0 <= ratio < 1: raise ConfigError(f"mid_mask_ratio must be in [0, 1), got {ratio}")
+    if k is not None and not 1 <= k <= depth - 1:
+        raise ConfigError(f"mid_mask_depth={k} is outside the encoder: it must be in [1, depth-1] = [1, {depth - 1}]")
+    if ratio == 0: return 0., k, 0
+    if ratio > mask_ratio: raise ConfigError(f"mid_mask_ratio={ratio} exceeds the masked fraction mask_ratio={mask_ratio}")
+    if depth < 2: raise ConfigError(f"mid_mask_ratio={ratio} needs an encoder of depth >= 2, got depth={depth}")
+    M = round(ratio * L)
+    if M == 0: raise ConfigError(f"mid_mask_ratio={ratio} gives no mid-level token for {L} tokens")
+    return ratio, default_mid_mask_depth(depth) if k is None else k, M
+
+# %% ../nbs/04_models.ipynb #910fbf8d
 class MAE(ViTEncoderBase):
-    "Masked Autoencoder with a ViT backbone (He et al. 2022); `state_dict()` keys match facebookresearch/mae."
+    """Masked Autoencoder with a ViT backbone (He et al. 2022); `state_dict()` keys match facebookresearch/mae.
+    RMAE options: `decoder_attn_drop` (drop-edge, Sec. 2.1), `target_norm` (Sec. 2.2), `mid_mask_ratio`/`mid_mask_depth` (Sec. 2.3)."""
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, embed_dim: int = 1024,
                  depth: int = 24, num_heads: int = 16, decoder_embed_dim: int = 512, decoder_depth: int = 8,
                  decoder_num_heads: int = 16, mlp_ratio: float = 4., norm_pix_loss: bool = False,
                  mask_ratio: float = 0.75, masker: Masker | str | None = None, target_norm: TargetNorm | str | None = None,
-                 decoder_attn_drop: float = 0., encoder_attn_drop: float = 0., drop_path: float = 0.):
+                 decoder_attn_drop: float = 0., encoder_attn_drop: float = 0., drop_path: float = 0.,
+                 mid_mask_ratio: float = 0., mid_mask_depth: int | None = None):
         super().__init__()
         self._build_encoder(img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
                             encoder_attn_drop, drop_path)
@@ -147,8 +192,10 @@ class MAE(ViTEncoderBase):
         self.decoder_pred = nn.Linear(decoder_embed_dim, patch_size ** 2 * in_chans, bias=True)
         # pluggable parts
         self.masker = get_masker(masker) or RandomMasker()
-        if isinstance(target_norm, str): target_norm = TargetNorm(target_norm)
-        self.target_norm = target_norm or TargetNorm('patch' if norm_pix_loss else 'none')
+        self.target_norm = TargetNorm.from_spec(target_norm, 'patch' if norm_pix_loss else 'none')
+        # RMAE mid-level mask tokens (only created when used: default keys stay the official ones)
+        self.mid_mask_ratio, self.mid_mask_depth, self.num_mid = check_mid_mask(mid_mask_ratio, mid_mask_depth, depth, L, mask_ratio)
+        if self.num_mid: self.mid_mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.initialize_weights()
 
     def initialize_weights(self):
@@ -160,6 +207,7 @@ class MAE(ViTEncoderBase):
         nn.init.xavier_uniform_(w.view([w.shape[0], -1]))
         nn.init.normal_(self.cls_token, std=.02); nn.init.normal_(self.mask_token, std=.02)
         self.apply(self._init_weights)
+        if self.num_mid: nn.init.normal_(self.mid_mask_token, std=.02)   # last: other weights match a plain MAE's
 
     def _init_weights(self, m):
         if isinstance(m, nn.Linear):
@@ -179,6 +227,29 @@ class MAE(ViTEncoderBase):
         ctx = MaskContext(mask_ratio, self.grid, noise=noise, imgs=imgs, batch=batch, model=self)
         return (masker or self.masker)(x, ctx)
 
+    def mid_mask(self, mo: MaskOut) -> Tensor:
+        "RMAE Sec. 2.3: `num_mid` of each sample's masked tokens, drawn at random -> `ids_mid [N, M]` (also in `mo.info`)."
+        N, L = mo.mask.shape
+        if self.num_mid > L - mo.len_keep_max:
+            raise ConfigError(f"mid_mask_ratio={self.mid_mask_ratio} needs {self.num_mid} masked tokens, but the mask "
+                              f"leaves only {L - mo.len_keep_max} of {L} masked")
+        score = torch.rand(N, L, device=mo.mask.device) + (~mo.mask).float() * 2     # masked tokens first, random order
+        ids_mid = score.argsort(dim=1)[:, :self.num_mid]               # ids_mid: [N, M]
+        mo.info['mid_ids'] = ids_mid
+        return ids_mid
+
+    def insert_mid_tokens(self, x: Tensor, mo: MaskOut, attn_mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        "Append the mid-level mask tokens (shared embedding + their position embedding): `[N, 1+K, D] -> [N, 1+K+M, D]`."
+        N, S, D = x.shape
+        ids_mid = self.mid_mask(mo)                                    # [N, M]
+        pos = torch.gather(self.pos_embed[:, 1:, :].expand(N, -1, -1), 1, ids_mid[..., None].expand(-1, -1, D))
+        x = torch.cat([x, (self.mid_mask_token + pos).to(x.dtype)], dim=1)           # x: [N, 1+K+M, D]
+        if attn_mask is not None or mo.visible is not None:            # ragged / thrown: extend the key-padding mask
+            keys = attn_mask[:, 0, 0, :] if attn_mask is not None else x.new_ones(N, S, dtype=torch.bool)
+            valid = torch.gather(mo.mask, 1, ids_mid)                  # a sample with thrown tokens may have < M masked
+            attn_mask = torch.cat([keys, valid], 1)[:, None, None, :]
+        return x, attn_mask
+
     def forward_encoder(self, x: Tensor, mo: MaskOut, features: bool = False, attn_layers=False):
         "Encode the visible tokens: `x: [N, L, D]` embedded patches -> latent `[N, 1+K, D]`."
         N, L, D = x.shape
@@ -189,8 +260,16 @@ class MAE(ViTEncoderBase):
         attn_mask = None
         if pad is not None:                                            # ragged: keys of padded slots are hidden
             attn_mask = torch.cat([pad.new_zeros(N, 1), pad], 1).logical_not()[:, None, None, :]
-        x, feats, attn = run_blocks(self.blocks, x, attn_mask, features, attn_layers)
-        return self.norm(x), feats, attn
+        if not self.num_mid:
+            x, feats, attn = run_blocks(self.blocks, x, attn_mask, features, attn_layers)
+            return self.norm(x), feats, attn
+        k, depth, S = self.mid_mask_depth, len(self.blocks), x.shape[1]
+        x, feats, attn = run_blocks(self.blocks[:k], x, attn_mask, features, _split_layers(attn_layers, 0, k))
+        x, attn_mask = self.insert_mid_tokens(x, mo, attn_mask)        # x: [N, 1+K+M, D] from block k on
+        x, f2, a2 = run_blocks(self.blocks[k:], x, attn_mask, features, _split_layers(attn_layers, k, depth))
+        if features: feats = feats[:-1] + f2                           # x_k onwards include the mid tokens
+        if attn_layers: attn = {**(attn or {}), **{l + k: a for l, a in (a2 or {}).items()}}
+        return self.norm(x[:, :S]), feats, attn                        # mid tokens leave: latent [N, 1+K, D]
 
     def forward_decoder(self, latent: Tensor, mo: MaskOut, features: bool = False, attn_layers=False):
         "Insert mask tokens, unshuffle, decode: -> `pred [N, L, p*p*3]`."
@@ -237,22 +316,19 @@ class MAE(ViTEncoderBase):
         "Images for a reconstruction grid: masked input, reconstruction (target-space pred mapped back), pasted."
         out = self(imgs, mask_ratio, noise)
         target = self.patchify(imgs)
-        pred = out.pred.float()
-        if self.target_norm.mode != 'none':                            # undo per-patch norm with the true stats
-            mean, var = target.mean(-1, keepdim=True), target.var(-1, keepdim=True)
-            pred = pred * (var + 1e-6) ** .5 + mean if self.target_norm.mode == 'patch' else pred
+        pred = self.target_norm.denormalize(out.pred.float(), target)  # undo the target normalization (true patch stats)
         m = out.mask[..., None]
         return {'masked': self.unpatchify(target * (1 - m)), 'recon': self.unpatchify(pred),
                 'pasted': self.unpatchify(target * (1 - m) + pred * m), 'loss': out.loss}
 
-# %% ../nbs/04_models.ipynb #910fbf8d
+# %% ../nbs/04_models.ipynb #08136c88
 class FixedMasker(Masker):
     "A masker that returns a given boolean mask `[N, L]` (True = masked); handy for tests and analyses."
     name = 'fixed'
     def __init__(self, mask: Tensor): self.fixed = mask.bool()
     def __call__(self, x: Tensor, ctx: MaskContext) -> MaskOut: return mask_from_bool(self.fixed.to(x.device))
 
-# %% ../nbs/04_models.ipynb #66c5d599
+# %% ../nbs/04_models.ipynb #d831cbd2
 class SimMIM(ViTEncoderBase):
     "SimMIM with a ViT encoder (Xie et al. 2022): mask-token substitution, linear PixelShuffle head, masked L1."
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, embed_dim: int = 768,
@@ -266,8 +342,7 @@ class SimMIM(ViTEncoderBase):
         self.decoder = nn.Sequential(nn.Conv2d(embed_dim, patch_size ** 2 * in_chans, kernel_size=1),
                                      nn.PixelShuffle(patch_size))
         self.masker = get_masker(masker) or BlockMasker(mask_block)
-        if isinstance(target_norm, str): target_norm = TargetNorm(target_norm)
-        self.target_norm = target_norm or TargetNorm('none')
+        self.target_norm = TargetNorm.from_spec(target_norm, 'none')
         nn.init.trunc_normal_(self.cls_token, std=.02); nn.init.trunc_normal_(self.mask_token, std=.02)
         self.apply(self._init_weights)
 
@@ -320,7 +395,7 @@ class SimMIM(ViTEncoderBase):
         return MAEOutput(loss, pred, mask, latent, mo, {'encoder': fe} if return_features else None,
                          {'encoder': ae} if return_attn else None, target)
 
-# %% ../nbs/04_models.ipynb #08136c88
+# %% ../nbs/04_models.ipynb #0089c000
 MODELS = {'mae': MAE, 'simmim': SimMIM}
 
 def create_model(method: str = 'mae', size: str = 'base', **kwargs) -> nn.Module:
@@ -329,7 +404,7 @@ def create_model(method: str = 'mae', size: str = 'base', **kwargs) -> nn.Module
     if size not in VIT_SIZES: raise ConfigError(f"unknown model size '{size}'; known: {', '.join(VIT_SIZES)}")
     return MODELS[method](**{**VIT_SIZES[size], **kwargs})
 
-# %% ../nbs/04_models.ipynb #c1675599
+# %% ../nbs/04_models.ipynb #9c4dff01
 ENCODER_PREFIXES = ('cls_token', 'pos_embed', 'patch_embed.', 'blocks.', 'norm.')
 
 def _is_encoder_key(k: str) -> bool: return k.startswith(ENCODER_PREFIXES)
@@ -374,7 +449,7 @@ def load_checkpoint(model: nn.Module, src: str | Path | Mapping, strict: bool = 
     return {'kind': 'full' if full else 'encoder', 'loaded': len(expected & set(sd)), 'ignored': sorted(ignored),
             'missing': sorted(missing), 'unexpected': sorted(unexpected)}
 
-# %% ../nbs/04_models.ipynb #20f48bfd
+# %% ../nbs/04_models.ipynb #52868c47
 def encoder_state_dict(model: nn.Module) -> dict:
     "The encoder's weights under timm / official encoder key names."
     return {k: v for k, v in model.state_dict().items() if _is_encoder_key(k)}

@@ -12,7 +12,8 @@ from torch import Tensor
 from .core import ConfigError
 
 # %% auto #0
-__all__ = ['TARGET_MODES', 'per_patch_norm', 'normalize_target', 'TargetNorm']
+__all__ = ['TARGET_MODES', 'STAT_KEYS', 'per_patch_norm', 'normalize_target', 'denormalize_target', 'TargetNorm', 'target_stats',
+           'target_norm_spec']
 
 # %% ../nbs/03_targets.ipynb #b4bfbb99
 TARGET_MODES = ('none', 'patch', 'global_rgb', 'global_patch', 'global_rgb+patch', 'global_patch+patch')
@@ -41,6 +42,23 @@ def normalize_target(patches: Tensor, mode: str, stats: Mapping | None = None, e
     return x
 
 # %% ../nbs/03_targets.ipynb #7da5dcb7
+def denormalize_target(pred: Tensor, patches: Tensor, mode: str, stats: Mapping | None = None, eps: float = 1e-6) -> Tensor:
+    "Invert `normalize_target` for predictions `pred [N, L, D]`, using the true `patches` for the per-patch statistics."
+    x = normalize_target(patches, mode.replace('+patch', '') if mode != 'patch' else 'none', stats, eps)   # global step only
+    if mode.endswith('patch') and mode != 'global_patch':
+        pred = pred * (x.var(dim=-1, keepdim=True) + eps) ** .5 + x.mean(dim=-1, keepdim=True)
+    if mode.startswith('global'):
+        D = pred.shape[-1]
+        rgb = mode.startswith('global_rgb')
+        mu = torch.as_tensor(stats['rgb_mean' if rgb else 'patch_mean'], dtype=pred.dtype, device=pred.device)
+        sigma = torch.as_tensor(stats['rgb_std' if rgb else 'patch_std'], dtype=pred.dtype, device=pred.device)
+        if rgb: mu, sigma = mu.repeat(D // 3), sigma.repeat(D // 3)
+        pred = pred * sigma + mu
+    return pred
+
+# %% ../nbs/03_targets.ipynb #ead2b642
+STAT_KEYS = ('rgb_mean', 'rgb_std', 'patch_mean', 'patch_std')
+
 class TargetNorm(torch.nn.Module):
     "A reconstruction-target normalization (`mode` in `TARGET_MODES`) with its population statistics as buffers."
     def __init__(self, mode: str = 'patch', stats: Mapping | None = None, eps: float = 1e-6):
@@ -49,12 +67,49 @@ class TargetNorm(torch.nn.Module):
         if mode.startswith('global') and stats is None:
             raise ConfigError(f"target mode '{mode}' needs population statistics (see mimpaper.data.population_stats)")
         self.mode, self.eps = mode, eps
-        for k in ('rgb_mean', 'rgb_std', 'patch_mean', 'patch_std'):
+        for k in STAT_KEYS:
             v = None if stats is None or k not in stats else torch.as_tensor(stats[k], dtype=torch.float32)
             self.register_buffer(k, v, persistent=False)
 
+    def _stats(self) -> dict | None:
+        return {k: getattr(self, k) for k in STAT_KEYS} if self.mode.startswith('global') else None
+
     def forward(self, patches: Tensor) -> Tensor:
-        stats = {k: getattr(self, k) for k in ('rgb_mean', 'rgb_std', 'patch_mean', 'patch_std')}
-        return normalize_target(patches, self.mode, stats if self.mode.startswith('global') else None, self.eps)
+        return normalize_target(patches, self.mode, self._stats(), self.eps)
+
+    def denormalize(self, pred: Tensor, patches: Tensor) -> Tensor:
+        "Map predictions back to the patches' pixel space (see `denormalize_target`)."
+        return denormalize_target(pred, patches, self.mode, self._stats(), self.eps)
+
+    @staticmethod
+    def from_spec(spec: TargetNorm | str | Mapping | None, default: str = 'none') -> TargetNorm:
+        "A `TargetNorm` from a mode string, a `{'mode', 'stats', 'eps'}` mapping (YAML configs), or itself; None -> `default`."
+        if spec is None: return TargetNorm(default)
+        if isinstance(spec, TargetNorm): return spec
+        if isinstance(spec, str): return TargetNorm(spec)
+        if isinstance(spec, Mapping):
+            bad = set(spec) - {'mode', 'stats', 'eps'}
+            if bad: raise ConfigError(f"unknown target_norm key(s) {sorted(bad)}; known: mode, stats, eps")
+            return TargetNorm(spec.get('mode', default), spec.get('stats'), spec.get('eps', 1e-6))
+        raise ConfigError(f"target_norm must be a mode, a mapping or a TargetNorm, got {type(spec).__name__}")
 
     def extra_repr(self): return f"mode='{self.mode}'"
+
+# %% ../nbs/03_targets.ipynb #29cb102a
+def target_stats(data, patch_size: int, **kwargs) -> dict:
+    "Population statistics of a `TensorData`/`GPUData` split (cached; computed with a streaming pass when missing)."
+    from mimpaper.data import TensorData, population_stats
+    if not isinstance(data, TensorData):                               # GPUData: same content, on the CPU
+        data = TensorData(data.images.cpu(), data.labels.cpu(), None if data.masks is None else data.masks.cpu(),
+                          list(data.classes), data.name, data.split)
+    return population_stats(data, patch_size, **kwargs)
+
+def target_norm_spec(mode: str, data=None, patch_size: int | None = None, stats: Mapping | None = None, **kwargs) -> dict:
+    "A YAML-friendly `{'mode', 'stats'}` for a model's `target_norm` (stats from `data`'s population statistics)."
+    if mode not in TARGET_MODES: raise ConfigError(f"unknown target mode '{mode}'; known: {', '.join(TARGET_MODES)}")
+    if not mode.startswith('global'): return {'mode': mode}
+    if stats is None:
+        if data is None or patch_size is None: raise ConfigError(f"target mode '{mode}' needs data and patch_size (or stats)")
+        stats = target_stats(data, patch_size, **kwargs)
+    keys = ('rgb_mean', 'rgb_std') if mode.startswith('global_rgb') else ('patch_mean', 'patch_std')
+    return {'mode': mode, 'stats': {k: [float(f'{v:.7g}') for v in torch.as_tensor(stats[k]).tolist()] for k in keys}}
