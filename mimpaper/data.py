@@ -641,6 +641,10 @@ class GPUData:
     @property
     def img_size(self) -> int: return self.images.shape[-1]
 
+    def fingerprint(self) -> str:
+        "Content hash of images, labels and masks (the same as the source `TensorData`'s)."
+        return TensorData.fingerprint(self)
+
     def __repr__(self) -> str:
         return f"GPUData({self.name}/{self.split}: {len(self)} x {tuple(self.images.shape[1:])}, masks={self.masks is not None}, device={self.device})"
 
@@ -726,7 +730,7 @@ def default_stats_dir() -> Path:
     "Folder of cached population statistics (`<repo>/data/stats`, committed)."
     return repo_root() / 'data' / 'stats'
 
-def population_stats(data: TensorData, patch_size: int, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
+def population_stats(data: TensorData | GPUData, patch_size: int, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
                      cache: bool = True, batch_size: int = 1024, stats_dir: str | Path | None = None) -> dict:
     "Per-channel and per-patch-element mean/std of the normalized images (tensors), cached as JSON."
     check_img_size(tuple(data.images.shape[-2:]), patch_size)
@@ -738,7 +742,7 @@ def population_stats(data: TensorData, patch_size: int, mean: Sequence[float] = 
         return {**{k: torch.tensor(d[k]) for k in names}, 'n_images': d['n_images'], 'path': path}
     s = {k: torch.zeros(n, dtype=torch.float64) for k, n in [('c1', 3), ('c2', 3), ('p1', patch_size ** 2 * 3), ('p2', patch_size ** 2 * 3)]}
     for i in range(0, len(data), batch_size):
-        x = normalize(data.images[i:i + batch_size].float() / 255, mean, std).double()
+        x = normalize(data.images[i:i + batch_size].cpu().float() / 255, mean, std).double()   # CPU sums (GPU data too)
         s['c1'] += x.sum((0, 2, 3)); s['c2'] += (x * x).sum((0, 2, 3))
         p = patchify(x, patch_size)
         s['p1'] += p.sum((0, 1)); s['p2'] += (p * p).sum((0, 1))
