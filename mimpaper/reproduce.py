@@ -489,10 +489,11 @@ def ledger_rows(root: str | Path | None = None) -> pd.DataFrame:
         recs = {pr: {x: _record(root, pr, x) for x in exps} for pr in profiles}
         done = [pr for pr in profiles if exps and all(r and r['complete'] for r in recs[pr].values())]
         some = [pr for pr in profiles if any(recs[pr].values())]
+        stand_in = note.lower().startswith('not reproducible')       # the listed experiment only stands in
         if done or some:
             pr = (done or some)[0]
             have = [x for x in exps if recs[pr][x]]
-            row.update(status='regenerated' if done else 'partial', profile=pr,
+            row.update(status='not reproducible' if stand_in else 'regenerated' if done else 'partial', profile=pr,
                        date=max((recs[pr][x]['date'] for x in have), default=''),
                        results=', '.join(f"[{pr}/{x}]({pr}/{x}/)" for x in have))
         elif note: row['status'] = 'not reproducible'
