@@ -13,7 +13,8 @@ import torch
 
 # %% auto #0
 __all__ = ['ConfigError', 'DataError', 'seed_everything', 'default_device', 'git_info', 'params_hash', 'device_name',
-           'provenance', 'atomic_write', 'atomic_json', 'atomic_torch_save', 'from_dict', 'Results']
+           'provenance', 'atomic_write', 'atomic_json', 'atomic_torch_save', 'from_dict', 'yaml_load', 'check_kwargs',
+           'Results']
 
 # %% ../nbs/00_core.ipynb #e2d6aa68
 class ConfigError(ValueError):
@@ -70,18 +71,31 @@ def provenance(params: dict | None = None, seed: int | None = None, wall_time_s:
     return rec
 
 # %% ../nbs/00_core.ipynb #c40b3641
+def _fsync_dir(d: Path) -> None:
+    "Make a rename in folder `d` durable (best effort: not every OS/file system can open a folder)."
+    try: fd = os.open(d, os.O_RDONLY)
+    except OSError: return
+    try: os.fsync(fd)
+    except OSError: pass
+    finally: os.close(fd)
+
 def atomic_write(path: str | Path, data: bytes | str) -> Path:
-    "Write `data` to `path` atomically (temp file + fsync + rename)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    "Write `data` to `path` atomically (temp file + fsync + rename + folder fsync)."
+    path = Path(path)
+    try: path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise ConfigError(f"folder {path.parent} cannot be created ({e.strerror or type(e).__name__}); choose a writable folder") from None
     if not os.access(path.parent, os.W_OK): raise ConfigError(f"folder {path.parent} is not writable")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.' + path.name + '.', suffix='.tmp')
+    try: fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.' + path.name + '.', suffix='.tmp')
+    except OSError as e: raise ConfigError(f"folder {path.parent} is not writable ({e.strerror or type(e).__name__})") from None
     try:
+        os.fchmod(fd, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
         with os.fdopen(fd, 'wb') as f:
             f.write(data.encode() if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.unlink(tmp)
         raise
+    _fsync_dir(path.parent)
     return path
 
 def atomic_json(path: str | Path, obj: Any) -> Path:
@@ -94,7 +108,7 @@ def atomic_torch_save(obj: Any, path: str | Path) -> Path:
     buf = io.BytesIO(); torch.save(obj, buf)
     return atomic_write(path, buf.getvalue())
 
-# %% ../nbs/00_core.ipynb #eb52c970
+# %% ../nbs/00_core.ipynb #c8144ccd
 def _type_ok(val, tp) -> bool:
     if tp is Any or tp is typing.Any: return True
     origin = typing.get_origin(tp)
@@ -126,15 +140,55 @@ def from_dict(cls, d: dict | None, where: str = 'config'):
         if tp is float and isinstance(v, int): d[k] = float(v)
     return cls(**d)
 
-# %% ../nbs/00_core.ipynb #cce2068b
+# %% ../nbs/00_core.ipynb #1f89abc8
+_YAML_LOADER = None
+
+def yaml_load(text: str) -> Any:
+    "`yaml.safe_load` that also reads exponent numbers without a dot (`1e-3`, `2E5`) as floats."
+    global _YAML_LOADER
+    import re, yaml
+    if _YAML_LOADER is None:
+        class Loader(yaml.SafeLoader): pass
+        Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(r'^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$'),
+                                     list('-+0123456789'))
+        _YAML_LOADER = Loader
+    return yaml.load(text, Loader=_YAML_LOADER)
+
+# %% ../nbs/00_core.ipynb #7e4ed1a0
+def check_kwargs(fn, kwargs: dict | None, where: str, skip: tuple = ()) -> dict:
+    "Check `kwargs` against the signature of `fn` (a class: its `__init__`): one-line errors for unknown names and wrong types."
+    import difflib, inspect
+    kwargs = dict(kwargs or {})
+    target = fn.__init__ if isinstance(fn, type) else fn
+    params = {k: p for k, p in inspect.signature(target).parameters.items() if k != 'self' and k not in skip
+              and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    open_kw = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(target).parameters.values())
+    try: hints = typing.get_type_hints(target)
+    except Exception: hints = {}
+    for k, v in kwargs.items():
+        if k not in params:
+            if open_kw: continue
+            close = difflib.get_close_matches(k, list(params), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(params)}"
+            raise ConfigError(f"unknown parameter '{k}' in {where}{hint}")
+        tp = hints.get(k)
+        if tp is not None and not _type_ok(v, tp):
+            raise ConfigError(f"parameter '{k}' in {where} must be {getattr(tp, '__name__', tp)}, got {type(v).__name__} {v!r}")
+    return kwargs
+
+# %% ../nbs/00_core.ipynb #37a1538b
 class Results:
     "Atomic writer for one experiment's results folder, finished by `provenance.json`."
     def __init__(self, out_dir: str | Path, params: dict | None = None, seed: int | None = None,
                  device: str | torch.device | None = None):
         self.dir = Path(out_dir); self.params, self.seed, self.device = dict(params or {}), seed, device
-        self.dir.mkdir(parents=True, exist_ok=True)
-        if not os.access(self.dir, os.W_OK): raise ConfigError(f"results folder {self.dir} is not writable")
         self.files: list[str] = []; self.t0 = time.time()
+        dist = torch.distributed.is_available() and torch.distributed.is_initialized()
+        self.enabled = not dist or torch.distributed.get_rank() == 0      # under DDP only rank 0 writes
+        if not self.enabled: return
+        try: self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e: raise ConfigError(f"results folder {self.dir} cannot be created ({e.strerror or type(e).__name__})") from None
+        if not os.access(self.dir, os.W_OK): raise ConfigError(f"results folder {self.dir} is not writable")
 
     def path(self, name: str) -> Path:
         "Path of result file `name` inside the folder."
@@ -146,17 +200,20 @@ class Results:
 
     def json(self, name: str, obj: Any) -> Path:
         "Write a JSON result."
-        atomic_json(self.dir / name, obj); return self._add(name)
+        if self.enabled: atomic_json(self.dir / name, obj)
+        return self._add(name)
 
     def csv(self, name: str, table) -> Path:
         "Write a CSV result from a pandas DataFrame or a list of dict rows."
         import pandas as pd
         df = table if isinstance(table, pd.DataFrame) else pd.DataFrame(table)
-        atomic_write(self.dir / name, df.to_csv(index=False)); return self._add(name)
+        if self.enabled: atomic_write(self.dir / name, df.to_csv(index=False))
+        return self._add(name)
 
     def figure(self, name: str, fig, dpi: int = 120) -> Path:
         "Save a matplotlib figure as PNG."
         import io
+        if not self.enabled: return self._add(name)
         buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight')
         atomic_write(self.dir / name, buf.getvalue()); return self._add(name)
 
@@ -164,5 +221,5 @@ class Results:
         "Write `provenance.json` (params, hash, git, device, versions, seed, wall time, files) and return it."
         rec = provenance(self.params, seed=self.seed, wall_time_s=round(time.time() - self.t0, 2),
                          device=self.device, files=list(self.files), **extra)
-        atomic_json(self.dir / 'provenance.json', rec)
+        if self.enabled: atomic_json(self.dir / 'provenance.json', rec)
         return rec

@@ -10,14 +10,15 @@ from typing import Any, Iterable
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
-from .core import ConfigError, atomic_torch_save, atomic_write, atomic_json, default_device, from_dict, seed_everything
+from .core import ConfigError, DataError, atomic_torch_save, atomic_write, atomic_json, default_device, from_dict, seed_everything
 from .losses import LossTerm, build_loss_terms, combine, forward_needs
 from .maskers import check_ratio
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TrainConfig', 'lr_at', 'param_groups', 'Checkpointer', 'MetricsLog', 'NonFiniteLoss', 'Trainer']
+__all__ = ['NO_DECAY_NAMES', 'TrainConfig', 'lr_at', 'param_groups', 'Checkpointer', 'MetricsLog', 'NonFiniteLoss',
+           'init_distributed', 'Trainer']
 
 # %% ../nbs/06_train.ipynb #532666b0
 @dataclasses.dataclass
@@ -47,12 +48,17 @@ class TrainConfig:
     device: str = 'auto'
     resume: bool = True
     nonfinite: str = 'stop'          # 'stop' or 'skip' a non-finite loss
+    dist_timeout: float = 600.       # seconds a collective may wait under DDP before every rank fails (no hang)
 
     def __post_init__(self):
         if self.epochs < 1: raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1 or self.accum_steps < 1: raise ConfigError("batch_size and accum_steps must be >= 1")
         if self.mask_ratio is not None: check_ratio(self.mask_ratio)
         if self.nonfinite not in ('stop', 'skip'): raise ConfigError(f"nonfinite must be 'stop' or 'skip', got {self.nonfinite!r}")
+        for k in ('log_every', 'keep_last'):
+            if getattr(self, k) < 1: raise ConfigError(f"{k} must be >= 1, got {getattr(self, k)}")
+        for k in ('ckpt_every', 'ckpt_every_steps', 'warmup_epochs', 'weight_decay', 'min_lr', 'dist_timeout'):
+            if getattr(self, k) < 0: raise ConfigError(f"{k} must be >= 0, got {getattr(self, k)}")
         self.betas = tuple(self.betas)
 
     @property
@@ -79,7 +85,7 @@ def param_groups(model: nn.Module, weight_decay: float = 0.05) -> list[dict]:
 
 # %% ../nbs/06_train.ipynb #9355fe5a
 class Checkpointer:
-    "Atomic checkpoints in `dir` with a `latest` pointer and keep-last-k retention."
+    "Atomic checkpoints in `dir` with a sha256 each, a `latest` pointer and keep-last-k retention."
     def __init__(self, dir: str | Path, keep_last: int = 2):
         self.dir, self.keep_last = Path(dir), max(1, keep_last)
 
@@ -87,13 +93,37 @@ class Checkpointer:
         "Checkpoint files, oldest first."
         return sorted(self.dir.glob('checkpoint-*.pt'))
 
+    @staticmethod
+    def _sha(p: Path) -> Path: return p.with_suffix('.sha256')
+
     def save(self, state: dict, name: str) -> Path:
-        "Write `state` as `checkpoint-{name}.pt`, point `latest` at it, prune old ones."
-        path = atomic_torch_save(state, self.dir / f'checkpoint-{name}.pt')
+        "Write `state` as `checkpoint-{name}.pt` (+ its sha256), point `latest` at it, prune old ones."
+        import hashlib, io
+        buf = io.BytesIO(); torch.save(state, buf); data = buf.getvalue()
+        path = self.dir / f'checkpoint-{name}.pt'
+        self._sha(path).unlink(missing_ok=True)                      # never pair new bytes with an old digest
+        atomic_write(path, data)
+        atomic_write(self._sha(path), hashlib.sha256(data).hexdigest() + '\n')
         atomic_write(self.dir / 'latest', path.name + '\n')
         for old in self.files()[:-self.keep_last]:
-            if old != path: old.unlink(missing_ok=True)
+            if old != path: old.unlink(missing_ok=True); self._sha(old).unlink(missing_ok=True)
         return path
+
+    def clean_tmp(self) -> int:
+        "Remove temp files left by a write that was killed (call only from the single writer); returns how many."
+        tmps = list(self.dir.glob('.*.tmp')) if self.dir.is_dir() else []
+        for t in tmps: t.unlink(missing_ok=True)
+        return len(tmps)
+
+    def _read(self, p: Path, map_location) -> dict:
+        import hashlib, io
+        data = p.read_bytes()
+        sha = self._sha(p)
+        if sha.exists() and sha.read_text().strip() != hashlib.sha256(data).hexdigest():
+            raise ValueError(f'sha256 mismatch, {len(data)} bytes: truncated or corrupt')
+        state = torch.load(io.BytesIO(data), map_location=map_location, weights_only=False)
+        if not isinstance(state, dict) or 'model' not in state: raise ValueError('no model state')
+        return state
 
     def load(self, map_location='cpu') -> dict | None:
         "The newest readable checkpoint (latest first, then older files), or None."
@@ -103,16 +133,15 @@ class Checkpointer:
             p = self.dir / latest.read_text().strip()
             if p in cands: cands.remove(p); cands.insert(0, p)
         for p in cands:
-            try:
-                state = torch.load(p, map_location=map_location, weights_only=False)
-                if not isinstance(state, dict) or 'model' not in state: raise ValueError('no model state')
-                state['_path'] = str(p)
-                return state
+            try: state = self._read(p, map_location)
             except Exception as e:
-                warnings.warn(f"checkpoint {p} is unreadable ({type(e).__name__}: {str(e)[:80]}); trying the previous one")
+                warnings.warn(f"checkpoint {p} is unreadable ({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); trying the previous one")
+                continue
+            state['_path'] = str(p)
+            return state
         return None
 
-# %% ../nbs/06_train.ipynb #ab108584
+# %% ../nbs/06_train.ipynb #1c2325f4
 class MetricsLog:
     "CSV logs `steps.csv` (append) and `epochs.csv` (rewritten atomically), truncated on resume."
     def __init__(self, dir: str | Path | None, enabled: bool = True):
@@ -132,7 +161,7 @@ class MetricsLog:
         p = self.dir / 'steps.csv'
         if p.exists():
             rows = list(csv.DictReader(p.open()))
-            keep = [r for r in rows if int(r['step']) <= step]
+            keep = [r for r in rows if _row_ok(r, step)]                   # a kill mid-append leaves a partial last row
             if rows: self._fields = list(rows[0].keys())
             atomic_write(p, self._csv(keep, self._fields) if keep else '')
             if not keep: self._fields = None
@@ -174,11 +203,16 @@ class MetricsLog:
         fields = list(dict.fromkeys(k for r in self.epochs for k in r))
         atomic_write(self.dir / 'epochs.csv', self._csv(self.epochs, fields) if self.epochs else '')
 
+def _row_ok(r: dict, step: int) -> bool:
+    "A complete logged row of optimizer step <= `step`."
+    try: return None not in r.values() and None not in r and int(r['step']) <= step
+    except (TypeError, ValueError): return False
+
 def _num(v: str):
     try: f = float(v); return int(f) if f.is_integer() and '.' not in v and 'e' not in v else f
     except (TypeError, ValueError): return v
 
-# %% ../nbs/06_train.ipynb #e5218b27
+# %% ../nbs/06_train.ipynb #ceefc782
 def _rng_state() -> dict:
     s = {'torch': torch.get_rng_state(), 'numpy': np.random.get_state(), 'python': random.getstate()}
     if torch.cuda.is_available(): s['cuda'] = torch.cuda.get_rng_state_all()
@@ -196,7 +230,28 @@ def _dist_info() -> tuple[int, int]:
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
 
-# %% ../nbs/06_train.ipynb #ceefc782
+def init_distributed(device: torch.device, timeout_s: float = 600.) -> tuple[int, int, torch.device]:
+    """Join the process group `torchrun` describes (env `WORLD_SIZE` > 1) unless already joined: gloo on CPU, NCCL on
+    CUDA (device `cuda:LOCAL_RANK`), with a timeout so that a rank that died makes the others fail instead of hanging.
+    Returns `(rank, world, device)`."""
+    import datetime
+    dist = torch.distributed
+    if dist.is_available() and not dist.is_initialized() and int(os.environ.get('WORLD_SIZE', '1')) > 1:
+        if device.type == 'cuda': torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', '0')))
+        dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo', timeout=datetime.timedelta(seconds=timeout_s))
+    rank, world = _dist_info()
+    if world > 1 and device.type == 'cuda' and device.index is None:
+        device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', rank % max(torch.cuda.device_count(), 1))))
+    return rank, world, device
+
+def _all_sum(d: dict, world: int) -> dict:
+    "Sum a dict of device scalars over ranks (one collective); identity in a single process."
+    if world == 1 or not d: return d
+    v = torch.stack([x.float() for x in d.values()])
+    torch.distributed.all_reduce(v)
+    return dict(zip(d, v.unbind()))
+
+# %% ../nbs/06_train.ipynb #2c1dd306
 class Trainer:
     "Pre-trains `model` (MAE/SimMIM) on `data` with `cfg`; checkpoints and logs go to `out_dir`."
     def __init__(self, model: nn.Module, data: Any, cfg: TrainConfig | dict | None = None, out_dir: str | Path | None = None,
@@ -205,10 +260,12 @@ class Trainer:
         self.model, self.data, self.out_dir = model, data, Path(out_dir) if out_dir else None
         self.loss_terms = build_loss_terms(loss_terms)
         if masker is not None: self.model.masker = masker
+        if self.cfg.mask_ratio is None and getattr(model, 'mask_ratio', None) is not None: check_ratio(model.mask_ratio)
         self.callbacks = list(callbacks)
-        self.device = default_device(self.cfg.device)
-        self.rank, self.world = _dist_info()
-        self.epoch, self.step, self.epochs = 0, 0, self.cfg.epochs
+        self.rank, self.world, self.device = init_distributed(default_device(self.cfg.device), self.cfg.dist_timeout)
+        if self.cfg.batch_size % self.world:
+            raise ConfigError(f"batch_size {self.cfg.batch_size} must be divisible by the number of processes ({self.world})")
+        self.epoch, self.step, self.epochs, self.skipped = 0, 0, self.cfg.epochs, 0
         self.history: list[dict] = []
         self.spe = data.steps_per_epoch(self.cfg.batch_size, True)            # micro-steps per epoch
         if self.spe < self.cfg.accum_steps:
@@ -216,6 +273,7 @@ class Trainer:
         self.opt_steps_per_epoch = self.spe // self.cfg.accum_steps
         self.log = MetricsLog(self.out_dir, enabled=self.rank == 0)
         self.ckpt = Checkpointer(self.out_dir / 'checkpoints', self.cfg.keep_last) if self.out_dir else None
+        self.last_ckpt: str | None = None
 
     # hooks: explicit callbacks, then the masker and loss terms when they define the hook
     def _hook(self, name: str) -> dict:
@@ -237,15 +295,22 @@ class Trainer:
         if self.world > 1:
             self.fwd = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
         if cfg.compile: self.fwd = torch.compile(self.fwd)
-        self.start_epoch, self.start_micro = 0, 0
-        if cfg.resume and self.ckpt is not None:
-            state = self.ckpt.load()
-            if state is not None: self._restore(state)
+        self.start_epoch, self.start_micro, self._pending_rng = 0, 0, None
+        state = None
+        if self.ckpt is not None:
+            if self.rank == 0: self.ckpt.clean_tmp()
+            if cfg.resume:
+                state = self.ckpt.load()
+                if state is None and self.ckpt.files():
+                    raise DataError(f"none of the {len(self.ckpt.files())} checkpoints in {self.ckpt.dir} is readable (see the warnings); "
+                                    "move them away, or set train.resume=false, to start over")
+        if state is not None: self._restore(state)
+        else: self.log.truncate(0, 0)                                    # a fresh start drops rows of a killed run
 
     def state_dict(self, epoch: int, micro: int) -> dict:
         "Everything needed to continue exactly: weights, optimizer, counters, RNG states, config."
         return {'model': self.model.state_dict(), 'optimizer': self.opt.state_dict(), 'epoch': epoch, 'micro': micro,
-                'step': self.step, 'rng': _rng_state(), 'cfg': dataclasses.asdict(self.cfg),
+                'step': self.step, 'skipped': self.skipped, 'rng': _rng_state(), 'cfg': dataclasses.asdict(self.cfg),
                 'history': self.history, 'hooks': self._hook_states(),
                 'sums': {k: v.cpu() for k, v in getattr(self, '_sums', {}).items()} if micro else {},
                 'ep_sums': {k: v.cpu() for k, v in getattr(self, '_ep_sums', {}).items()} if micro else {}}
@@ -259,18 +324,35 @@ class Trainer:
     def _restore(self, state: dict):
         self.model.load_state_dict(state['model']); self.opt.load_state_dict(state['optimizer'])
         self.start_epoch, self.start_micro, self.step = state['epoch'], state['micro'], state['step']
-        self.history = state.get('history', [])
+        self.skipped, self.history = state.get('skipped', 0), state.get('history', [])
         self._sums = {k: v.to(self.device) for k, v in state.get('sums', {}).items()}
         self._ep_sums = {k: v.to(self.device) for k, v in state.get('ep_sums', {}).items()}
-        _set_rng_state(state['rng'])
+        self._pending_rng = state['rng']                                 # set where the saving run stood (see `fit`)
         objs = [getattr(self.model, 'masker', None), *self.loss_terms, *self.callbacks]
         for i, s in state.get('hooks', {}).items():
             if hasattr(objs[int(i)], 'load_state_dict'): objs[int(i)].load_state_dict(s)
         self.log.truncate(self.step, self.start_epoch)
+        self.last_ckpt = Path(state['_path']).name
         if self.rank == 0: print(f"resumed from {state['_path']} at epoch {self.start_epoch}, step {self.step}")
 
+    def _apply_pending_rng(self):
+        if self._pending_rng is not None: _set_rng_state(self._pending_rng); self._pending_rng = None
+
+    def _check_finite(self, vals: dict, epoch: int, since: int):
+        "Stop (or, in skip mode, only warn) when logged values are non-finite; `vals` are global means."
+        if all(math.isfinite(v) for v in vals.values()): return
+        msg = (f"non-finite loss at step {self.step} (epoch {epoch + 1}): " + ', '.join(f'{k}={v:.4g}' for k, v in vals.items())
+               + f" (mean of steps {since + 1}-{self.step})")
+        if self.cfg.nonfinite == 'skip': warnings.warn(msg); return
+        raise NonFiniteLoss(msg + f"; stopped, the last good checkpoint is {self.last_ckpt or 'none (none written yet)'}")
+
     def _save(self, epoch: int, micro: int, name: str):
-        if self.ckpt is not None and self.rank == 0: self.ckpt.save(self.state_dict(epoch, micro), name)
+        if self.ckpt is None: return
+        if self.cfg.nonfinite == 'stop' and self._sums:                 # never checkpoint weights a NaN has reached
+            vals = {k: v.item() for k, v in _all_sum(self._sums, self.world).items()}
+            n = vals.pop('n'); self._check_finite({k: v / max(n, 1e-12) for k, v in vals.items()}, epoch, self._logged_step)
+        if self.rank == 0: self.ckpt.save(self.state_dict(epoch, micro), name)
+        self.last_ckpt = f'checkpoint-{name}.pt'
 
     def _shard(self, batch: dict) -> dict:
         "This rank's slice of the global batch; tensors moved to the device."
@@ -285,6 +367,18 @@ class Trainer:
     def _acc(self, store: dict, parts: dict):
         for k, v in parts.items(): store[k] = store.get(k, 0.) + v
 
+    def _skip_update(self, ok: Tensor | None, parts: dict, epoch: int) -> bool:
+        "Skip mode: True when this optimizer step saw a non-finite loss on any rank (one host sync per step)."
+        if ok is None: return False
+        ok = ok.to(torch.int32)
+        if self.world > 1: torch.distributed.all_reduce(ok, op=torch.distributed.ReduceOp.MIN)
+        if bool(ok): return False
+        self.skipped += 1
+        warnings.warn(f"non-finite loss at step {self.step + 1} (epoch {epoch + 1}): "
+                      + ', '.join(f'{k}={v.item():.4g}' for k, v in parts.items())
+                      + f"; update skipped ({self.skipped} skipped so far)")
+        return True
+
     def fit(self) -> list[dict]:
         "Train for `cfg.epochs`, resuming from the latest checkpoint in `out_dir` when there is one."
         from tqdm.auto import tqdm
@@ -292,19 +386,24 @@ class Trainer:
         self._setup()
         need_feats, need_attn = forward_needs(self.loss_terms)
         amp = cfg.amp and self.device.type == 'cuda'
+        skip = cfg.nonfinite == 'skip'
         self.model.train()
         self._hook('on_train_start')
         for epoch in range(self.start_epoch, cfg.epochs):
             self.epoch = epoch
             start = self.start_micro if epoch == self.start_epoch else 0
             if start == 0: self._sums, self._ep_sums = {}, {}           # device-side running sums (no host sync)
+            if start == 0: self._apply_pending_rng()                   # an epoch-end checkpoint precedes on_epoch_start,
             self._hook('on_epoch_start')
+            self._apply_pending_rng()                                  # a mid-epoch one follows it
+            self._logged_step = self.step
             t_log, n_img = time.perf_counter(), 0
             bar = tqdm(total=self.spe, initial=start, desc=f'epoch {epoch + 1}/{cfg.epochs}', leave=False,
                        disable=not cfg.progress or self.rank != 0, dynamic_ncols=True)
             batches = self.data.batches(cfg.batch_size, shuffle=True, aug=cfg.aug, seed=cfg.seed, epoch=epoch,
                                         drop_last=True, start_step=start)
             last_micro = self.spe - (self.spe % cfg.accum_steps)           # micro-steps that make full optimizer steps
+            step_ok = None
             for micro, batch in enumerate(batches, start=start):
                 if micro >= last_micro: break
                 batch = self._shard(batch)
@@ -316,34 +415,39 @@ class Trainer:
                                    return_features=need_feats, return_attn=need_attn)
                     total, parts = combine(self.loss_terms, out, batch)
                 (total / cfg.accum_steps).backward()
-                parts = {'loss': total.detach(), **parts, 'n': torch.ones((), device=self.device)}
-                self._acc(self._sums, parts); self._acc(self._ep_sums, parts)
+                parts = {'loss': total.detach(), **parts}
+                logged, n = parts, torch.ones((), device=self.device)
+                if skip:                                               # keep skipped losses out of the logged means
+                    ok = torch.isfinite(total.detach())
+                    step_ok = ok if step_ok is None else step_ok & ok
+                    logged = {k: torch.where(ok, v, torch.zeros_like(v)) for k, v in parts.items()}; n = ok.float()
+                logged = {**logged, 'n': n}
+                self._acc(self._sums, logged); self._acc(self._ep_sums, logged)
                 n_img += batch['img'].shape[0] * self.world
                 bar.update(1)
                 if (micro + 1) % cfg.accum_steps: continue
                 if cfg.clip_grad: nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad)
-                self.opt.step(); self.opt.zero_grad(set_to_none=True); self.step += 1
+                if not self._skip_update(step_ok, parts, epoch): self.opt.step()
+                self.opt.zero_grad(set_to_none=True); self.step += 1; step_ok = None
                 self.last_out, self.last_batch, self.lr = out, batch, lr
                 self._hook('on_step_end')
                 done = micro + 1 >= last_micro
                 if self.step % cfg.log_every == 0 or done:
-                    vals = {k: v.item() for k, v in self._sums.items()}  # the host sync, every log_every steps
-                    n = vals.pop('n'); vals = {k: v / n for k, v in vals.items()}
-                    if not all(math.isfinite(v) for v in vals.values()):
-                        msg = f"non-finite loss at step {self.step} (epoch {epoch + 1}): " + ', '.join(f'{k}={v:.4g}' for k, v in vals.items())
-                        if cfg.nonfinite == 'stop': raise NonFiniteLoss(msg + '; the last good checkpoint is kept')
-                        warnings.warn(msg + '; skipped')
+                    vals = {k: v.item() for k, v in _all_sum(self._sums, self.world).items()}  # the host sync, every log_every steps
+                    n = vals.pop('n'); vals = {k: v / n if n else float('nan') for k, v in vals.items()}
+                    if n or not skip: self._check_finite(vals, epoch, self._logged_step)
                     dt = time.perf_counter() - t_log
                     row = {'step': self.step, 'epoch': round(epoch + (micro + 1) / self.spe, 4), 'lr': lr, **vals,
                            'img_s': round(n_img / max(dt, 1e-9), 1)}
                     self.log.step(row); bar.set_postfix(loss=f"{vals['loss']:.4f}", lr=f'{lr:.2e}', img_s=f"{row['img_s']:.0f}")
-                    self._sums = {}; t_log, n_img = time.perf_counter(), 0
+                    self._sums = {}; t_log, n_img = time.perf_counter(), 0; self._logged_step = self.step
                 if cfg.ckpt_every_steps and self.step % cfg.ckpt_every_steps == 0 and not done:
                     self._save(epoch, micro + 1, f'{epoch + 1:04d}-s{self.step:08d}')   # sorts between epochs' files
             bar.close()
-            ep = {k: v.item() for k, v in self._ep_sums.items()}
+            ep = {k: v.item() for k, v in _all_sum(self._ep_sums, self.world).items()}
             n = ep.pop('n', 1.)
-            row = {'epoch': epoch + 1, 'step': self.step, **{k: v / n for k, v in ep.items()}}
+            row = {'epoch': epoch + 1, 'step': self.step, **{k: v / n if n else float('nan') for k, v in ep.items()}}
+            if skip: row['skipped'] = self.skipped
             self.model.eval()
             row.update(self._hook('on_epoch_end'))
             self.model.train()
