@@ -4,14 +4,15 @@
 
 # %% ../nbs/08_cli.ipynb #91284e2a
 from __future__ import annotations
-import argparse, copy, difflib, inspect, json, sys
+import argparse, copy, difflib, inspect, json, os, sys
 from pathlib import Path
 from typing import Any
 
 import torch
 import yaml
 
-from .core import ConfigError, DataError, atomic_json, atomic_torch_save, atomic_write, default_device, from_dict, params_hash
+from .core import (ConfigError, DataError, atomic_json, atomic_torch_save, atomic_write, check_kwargs, default_device,
+                           from_dict, params_hash, seed_everything, yaml_load)
 from .data import make_data
 from .losses import build_loss_terms
 from .maskers import get_masker
@@ -50,7 +51,9 @@ def validate_config(cfg: dict) -> dict:
     if method not in MODELS: raise ConfigError(f"unknown method '{method}' in model; known: {', '.join(MODELS)}")
     if size not in VIT_SIZES: raise ConfigError(f"unknown size '{size}' in model; known: {', '.join(VIT_SIZES)}")
     _check_keys(m, ['method', 'size', *list(inspect.signature(MODELS[method]).parameters)], f'model ({method})')
+    check_kwargs(MODELS[method], {k: v for k, v in m.items() if k not in ('method', 'size')}, f'model ({method})')
     _check_keys(cfg['data'], [p for p in inspect.signature(make_data).parameters if p not in ('img_size', 'device')], 'data')
+    check_kwargs(make_data, cfg['data'], 'data')
     from_dict(TrainConfig, cfg['train'], 'train')
     _check_keys(cfg['eval'], EVAL_KEYS, 'eval')
     return cfg
@@ -67,7 +70,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     if path:
         p = Path(path)
         if not p.is_file(): raise ConfigError(f"config file {p} does not exist")
-        cfg = _merge(cfg, yaml.safe_load(p.read_text()) or {})
+        cfg = _merge(cfg, yaml_load(p.read_text()) or {})
     for o in overrides or []:
         if '=' not in o: raise ConfigError(f"override '{o}' must look like section.key=value")
         key, val = o.split('=', 1)
@@ -75,7 +78,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         for part in parts[:-1]:
             if not isinstance(d.get(part), dict): raise ConfigError(f"unknown config section '{part}' in override '{o}'")
             d = d[part]
-        d[parts[-1]] = yaml.safe_load(val)
+        d[parts[-1]] = yaml_load(val)
     return validate_config(cfg)
 
 # %% ../nbs/08_cli.ipynb #b128e3f6
@@ -95,6 +98,7 @@ def run_pretrain(cfg: dict, callbacks: list | None = None, data: dict | None = N
     cfg = validate_config(cfg)
     device = default_device(cfg['train'].get('device', 'auto'))
     data = data or build_data(cfg, device)
+    seed_everything(cfg['train'].get('seed', 0))                 # the initialization depends on the seed only
     model = build_model(cfg['model'], cfg.get('masker'))
     cbs = list(callbacks or [])
     ev = cfg['eval']
@@ -103,7 +107,7 @@ def run_pretrain(cfg: dict, callbacks: list | None = None, data: dict | None = N
         cbs.append(KNNMonitor(data['train'], data['val'] or data['test'], every=ev['knn_every'], k=ev.get('knn_k', 20),
                               T=ev.get('knn_T', .07), pool=ev.get('pool', 'cls'), n_train=ev.get('n_train')))
     out = Path(cfg['out_dir']) if cfg.get('out_dir') else None
-    if out: atomic_write(out / 'config.yaml', yaml.safe_dump(cfg, sort_keys=False))
+    if out and int(os.environ.get('RANK', '0')) == 0: atomic_write(out / 'config.yaml', yaml.safe_dump(cfg, sort_keys=False))
     trainer = Trainer(model, data['train'], cfg['train'], out_dir=out, loss_terms=cfg.get('loss_terms'), callbacks=cbs)
     history = trainer.fit()
     return {'model': model, 'trainer': trainer, 'history': history, 'data': data}
@@ -156,7 +160,7 @@ def pretrain_cached(cfg: dict, runs_dir: str | Path | None = None, name: str = '
                     'data': data or build_data(cfg, device), 'cached': True}
     cbs = list(callbacks or []) + ([Snapshots(run_dir / 'snapshots', snapshots)] if snapshots else [])
     res = run_pretrain(cfg, cbs, data)
-    atomic_json(run_dir / 'DONE', {'epochs': cfg['train'].get('epochs'), 'steps': res['trainer'].step})
+    if res['trainer'].rank == 0: atomic_json(run_dir / 'DONE', {'epochs': cfg['train'].get('epochs'), 'steps': res['trainer'].step})
     return {**res, 'run_dir': run_dir, 'cached': False}
 
 def load_snapshot(run_dir: str | Path, epoch: int) -> torch.nn.Module:

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .core import ConfigError
+from .core import ConfigError, check_kwargs
 
 # %% auto #0
 __all__ = ['MASKERS', 'PLUGINS', 'MaskOut', 'mask_from_scores', 'mask_from_bool', 'MaskContext', 'Masker', 'check_ratio',
@@ -151,4 +151,4 @@ def get_masker(spec: str | Masker | None, **kwargs) -> Masker | None:
     if spec is None or isinstance(spec, Masker) or callable(spec) and not isinstance(spec, str): return spec
     if spec not in MASKERS: load_plugins()
     if spec not in MASKERS: raise ConfigError(f"unknown masker '{spec}'; known: {', '.join(sorted(MASKERS))}")
-    return MASKERS[spec](**kwargs)
+    return MASKERS[spec](**check_kwargs(MASKERS[spec], kwargs, f"masker '{spec}'"))

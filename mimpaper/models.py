@@ -174,7 +174,7 @@ class MAE(ViTEncoderBase):
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, embed_dim: int = 1024,
                  depth: int = 24, num_heads: int = 16, decoder_embed_dim: int = 512, decoder_depth: int = 8,
                  decoder_num_heads: int = 16, mlp_ratio: float = 4., norm_pix_loss: bool = False,
-                 mask_ratio: float = 0.75, masker: Masker | str | None = None, target_norm: TargetNorm | str | None = None,
+                 mask_ratio: float = 0.75, masker: Masker | str | None = None, target_norm: TargetNorm | str | Mapping | None = None,
                  decoder_attn_drop: float = 0., encoder_attn_drop: float = 0., drop_path: float = 0.,
                  mid_mask_ratio: float = 0., mid_mask_depth: int | None = None):
         super().__init__()
@@ -333,7 +333,7 @@ class SimMIM(ViTEncoderBase):
     "SimMIM with a ViT encoder (Xie et al. 2022): mask-token substitution, linear PixelShuffle head, masked L1."
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, embed_dim: int = 768,
                  depth: int = 12, num_heads: int = 12, mlp_ratio: float = 4., mask_ratio: float = 0.6,
-                 masker: Masker | str | None = None, mask_block: int = 2, target_norm: TargetNorm | str | None = None,
+                 masker: Masker | str | None = None, mask_block: int = 2, target_norm: TargetNorm | str | Mapping | None = None,
                  encoder_attn_drop: float = 0., drop_path: float = 0., init_values: float | None = None):
         super().__init__()
         self._build_encoder(img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,

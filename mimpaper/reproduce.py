@@ -12,7 +12,7 @@ from typing import Any, Callable
 import pandas as pd
 import yaml
 
-from .core import ConfigError, DataError, atomic_json, atomic_write, params_hash
+from .core import ConfigError, DataError, atomic_json, atomic_write, params_hash, yaml_load
 
 # %% auto #0
 __all__ = ['RUNNER_PARAMS', 'PROFILE_KEYS', 'EXPERIMENT_KEYS', 'MARKER', 'SUMMARY_COLUMNS', 'ARTIFACT_COLUMNS', 'LEDGER_COLUMNS',
@@ -144,7 +144,7 @@ def load_profile(name_or_path: str | Path | Profile, root: str | Path | None = N
     if isinstance(name_or_path, Profile): return name_or_path
     root = find_root(root); path = _profile_path(name_or_path, root); pname = path.stem
     if not _NAME_RE.match(pname): raise ConfigError(f"profile name '{pname}' may only use letters, digits, _ . -")
-    try: raw = yaml.safe_load(path.read_text()) or {}
+    try: raw = yaml_load(path.read_text()) or {}
     except yaml.YAMLError as e: raise ConfigError(f"profile '{pname}' ({path}) is not valid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(raw, dict): raise ConfigError(f"profile '{pname}' must be a mapping with keys {', '.join(PROFILE_KEYS)}")
     for k in raw:
@@ -433,7 +433,7 @@ def cli_run_notebook(argv: list[str] | None = None) -> int:
     ap.add_argument('--root', default=None, help='repository root (default: found from the working directory)')
     a = ap.parse_args(argv)
     try:
-        params = {k: yaml.safe_load(v) for k, v in a.param}
+        params = {k: yaml_load(v) for k, v in a.param}
         out = run_notebook(a.notebook, params, a.output, root=a.root, log_output=a.log_output)
     except ConfigError as e: print(f"error: {e}", file=sys.stderr); return 2
     except NotebookFailed as e: print(f"failed: {e}", file=sys.stderr); return 1
@@ -463,7 +463,7 @@ def ledger_notes(root: str | Path | None = None) -> dict[str, str]:
     "`PAPER/artifact -> note` from `nbs/experiments/profiles/ledger_notes.yaml` (empty when absent)."
     f = profiles_dir(root) / 'ledger_notes.yaml'
     if not f.exists(): return {}
-    try: d = yaml.safe_load(f.read_text()) or {}
+    try: d = yaml_load(f.read_text()) or {}
     except yaml.YAMLError as e: raise ConfigError(f"{f} is not valid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(d, dict): raise ConfigError(f"{f} must map 'PAPER/artifact' to a note")
     return {str(k): ' '.join(str(v).split()) for k, v in d.items()}

@@ -413,11 +413,7 @@ class _TrainingStarted(Exception): pass
 # cases that still fail, with the file that needs the fix (see the fix notes in the issue); the test fails when one of
 # them starts passing, so that it is removed from here, or when any other case fails
 PENDING = {
-    'typo in a masker kwarg': "02_maskers: get_masker should check kwargs (core.check_kwargs) -> ConfigError",
     'typo in a loss-term kwarg': "05_losses: build_loss_terms should check kwargs (core.check_kwargs) -> ConfigError",
-    'wrong type (model int)': "08_cli: validate_config should check model kwargs' types (core.check_kwargs)",
-    'wrong type (model float)': "08_cli: validate_config should check model kwargs' types (core.check_kwargs)",
-    'wrong type (data)': "08_cli: validate_config should check data kwargs' types (core.check_kwargs)",
 }
 
 def _bad_input_files(d: Path) -> dict:
