@@ -8,12 +8,14 @@ import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .core import ConfigError
 
 # %% auto #0
-__all__ = ['LOSS_TERMS', 'LossTerm', 'Reconstruction', 'combine', 'forward_needs', 'build_loss_terms']
+__all__ = ['LOSS_TERMS', 'LossTerm', 'Reconstruction', 'combine', 'forward_needs', 'build_loss_terms', 'heterogeneity',
+           'mto_sparsity_loss', 'mto_singularity_loss', 'mto_ranking_loss', 'MTO']
 
 # %% ../nbs/05_losses.ipynb #88ab7205
 class LossTerm:
@@ -65,3 +67,168 @@ def build_loss_terms(spec: list | None = None) -> list[LossTerm]:
         if name not in LOSS_TERMS: raise ConfigError(f"unknown loss term '{name}'; known: {', '.join(sorted(LOSS_TERMS))}")
         terms.append(LOSS_TERMS[name](**s))
     return terms
+
+# %% ../nbs/05_losses.ipynb #65c711b3
+def _row_entropy(z: Tensor, cols: Tensor) -> Tensor:
+    "Entropy of the softmax of each row of `z: [N, L, L]` over the columns `cols: [N, 1, L]` (bool) -> `[N, L]`."
+    zc = z.masked_fill(~cols, float('-inf'))
+    lse = zc.logsumexp(-1, keepdim=True)                          # [N, L, 1]
+    A = (zc - lse).exp()                                          # A: rows of psi, exactly 0 outside cols
+    return lse[..., 0] - (A * z.masked_fill(~cols, 0.)).sum(-1)  # -sum A log A = lse - sum A z
+
+def heterogeneity(x: Tensor, mask: Tensor, visible: Tensor | None = None) -> Tensor:
+    "MTO Eq. 2: mean entropy of masked tokens' softmax affinity to the visible tokens -> `[N]`."
+    X = x.float()                                                 # X: [N, L, D]
+    M = mask.bool()                                               # delta_M: [N, L]
+    V = ~M if visible is None else visible.bool() & ~M            # visible tokens (thrown tokens are neither)
+    has_V = V.any(1)                                              # a sample with no visible token has H = 0
+    V = V | ~has_V[:, None]
+    z = X @ X.transpose(1, 2)                                     # z = X X^T: [N, L, L] (rows i in M used)
+    ent = _row_entropy(z, V[:, None, :])                          # [N, L]
+    H = (ent * M).sum(1) / M.sum(1).clamp(min=1)
+    return H * has_V
+
+# %% ../nbs/05_losses.ipynb #8259b3b6
+def mto_sparsity_loss(x: Tensor, mask: Tensor, visible: Tensor | None = None, include_self: bool = True) -> Tensor:
+    "MTO Eq. 3: sum over visible tokens of the entropy of their softmax affinity to all tokens -> `[N]`."
+    X = x.float()                                                 # X: [N, L, D]
+    M = mask.bool()
+    V = ~M if visible is None else visible.bool() & ~M            # rows: i not in delta_M
+    p_cols = (M | V)[:, None, :]                                  # columns j: every (not thrown) token
+    if not include_self: p_cols = p_cols & ~torch.eye(X.shape[1], dtype=torch.bool, device=X.device)
+    z = X @ X.transpose(1, 2)                                     # psi(X X^T) logits: [N, L, L]
+    return (_row_entropy(z, p_cols) * V).sum(1)
+
+# %% ../nbs/05_losses.ipynb #94c69b6d
+def mto_singularity_loss(h0: Tensor, eps: float = 1e-3) -> Tensor:
+    "MTO Eq. 6: `1 / (H^0 + eps)` elementwise."
+    return 1. / (h0 + eps)
+
+# %% ../nbs/05_losses.ipynb #8a75242e
+def mto_ranking_loss(hs: Tensor, literal: bool = False) -> Tensor:
+    "MTO Eq. 7 over layers: default softplus(H^l - H^{l-1}) (text's intent), `literal` softplus(H^{l-1} - H^l) -> `[N]`."
+    dH = hs[:, 1:] - hs[:, :-1]                                   # H^l - H^{l-1}: [N, L]
+    return F.softplus(-dH if literal else dH).sum(1)
+
+# %% ../nbs/05_losses.ipynb #19a478ae
+def _check_weight(name: str, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        raise ConfigError(f"MTO weight {name} must be a finite number >= 0, got {v!r}")
+    return float(v)
+
+def _check_layers(name: str, v) -> tuple[int, ...] | None:
+    if v is None: return None
+    v = (v,) if isinstance(v, int) and not isinstance(v, bool) else tuple(v)
+    if not v or any(isinstance(l, bool) or not isinstance(l, int) or l < 0 for l in v) or list(v) != sorted(set(v)):
+        raise ConfigError(f"MTO {name} must be increasing layer indices >= 0, got {v!r}")
+    return v
+
+class MTO(LossTerm):
+    "MTO's masked-token losses (Eqs. 3, 6, 7) on the decoder (MAE) or encoder (SimMIM) tokens; logs H per layer."
+    name = 'mto'
+    def __init__(self, weight: float = 1.0, w_spa: float = 0.1, w_e: float = 0.1, w_r: float = 0.1,
+                 spa_layers: tuple | list | int = (0,), rank_layers: tuple | list | None = None, eps: float = 1e-3,
+                 literal_rank: bool = False, include_pos: bool = True, spa_reduce: str = 'mean', spa_self: bool = True,
+                 where: str | None = None, log_every: int = 10):
+        super().__init__(weight)
+        self.w_spa, self.w_e, self.w_r = (_check_weight(k, v) for k, v in (('w_spa', w_spa), ('w_e', w_e), ('w_r', w_r)))
+        self.spa_layers, self.rank_layers = _check_layers('spa_layers', spa_layers), _check_layers('rank_layers', rank_layers)
+        if self.rank_layers is not None and len(self.rank_layers) < 2:
+            raise ConfigError(f"MTO rank_layers needs at least two layers, got {rank_layers!r}")
+        if not isinstance(eps, (int, float)) or not eps > 0: raise ConfigError(f"MTO eps must be > 0, got {eps!r}")
+        if spa_reduce not in ('mean', 'sum'): raise ConfigError(f"MTO spa_reduce must be 'mean' or 'sum', got {spa_reduce!r}")
+        if where not in (None, 'encoder', 'decoder'): raise ConfigError(f"MTO where must be 'encoder', 'decoder' or None, got {where!r}")
+        if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 1:
+            raise ConfigError(f"MTO log_every must be an int >= 1, got {log_every!r}")
+        self.eps, self.literal_rank, self.include_pos, self.spa_reduce = float(eps), bool(literal_rank), bool(include_pos), spa_reduce
+        self.where, self.log_every, self.spa_self = where, log_every, bool(spa_self)
+        self.pos: Tensor | None = None                            # [1, L, D] position embedding of layer 0 (bound model)
+        self.calls, self.trace = 0, []
+        self._last, self._sum, self._n = None, None, 0
+
+    @property
+    def needs_features(self): return self.where or True        # unbound: ask for both, pick from the output
+
+    def bind(self, model) -> 'MTO':
+        "Take `where` and the layer-0 position embedding from `model` (MAE: decoder, SimMIM: encoder)."
+        model = getattr(model, 'module', model)                  # DDP
+        mae = hasattr(model, 'decoder_blocks')
+        self.where = self.where or ('decoder' if mae else 'encoder')
+        pe = model.decoder_pos_embed if self.where == 'decoder' else model.pos_embed
+        self.pos = pe[:, 1:, :].detach()
+        return self
+
+    def on_train_start(self, trainer): self.bind(trainer.model)
+
+    def layer_tokens(self, out) -> list[Tensor]:
+        "Tokens `[x_0 .. x_L]`, each `[N, L, D]` (cls dropped), of the part MTO acts on."
+        feats = out.features or {}
+        where = self.where or ('decoder' if feats.get('decoder') is not None else 'encoder')
+        xs = feats.get(where)
+        if xs is None: raise ConfigError(f"MTO needs the model's {where} features (return_features={where!r}), got none")
+        xs = [x[:, 1:, :] for x in xs]                            # drop cls
+        if not self.include_pos:
+            if self.pos is None: raise ConfigError("MTO include_pos=False needs the model: call bind(model) (Trainer does)")
+            xs[0] = xs[0] - self.pos.to(xs[0].dtype)
+        return xs
+
+    def __call__(self, out, batch: dict | None = None) -> Tensor:
+        xs = self.layer_tokens(out)
+        mo = out.mask_out
+        mask, vis = (mo.mask, mo.visible) if mo is not None else (out.mask.bool(), None)
+        depth = len(xs) - 1
+        rank = self.rank_layers or tuple(range(depth + 1))
+        for name, ls in (('rank_layers', rank), ('spa_layers', self.spa_layers)):
+            if ls[-1] > depth: raise ConfigError(f"MTO {name}={ls} exceeds the {depth} layers of the {self.where or 'model'}")
+        log = self.calls % self.log_every == 0
+        self.calls += 1
+        need = (set(rank) if self.w_r else set()) | ({0} if self.w_e else set())
+        H = {}
+        for l in range(depth + 1):
+            if l in need or log:
+                with torch.set_grad_enabled(torch.is_grad_enabled() and l in need): H[l] = heterogeneity(xs[l], mask, vis)
+        zero = xs[0].new_zeros((), dtype=torch.float32)
+        l_spa = l_e = l_r = zero
+        if self.w_spa or log:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.w_spa)):
+                s = sum(mto_sparsity_loss(xs[l], mask, vis, self.spa_self) for l in self.spa_layers)
+                if self.spa_reduce == 'mean':
+                    s = s / ((~mask if vis is None else vis & ~mask).sum(1).clamp(min=1) * len(self.spa_layers))
+                l_spa = s.mean()
+        if self.w_e or log:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.w_e)): l_e = mto_singularity_loss(H[0], self.eps).mean()
+        if self.w_r or log:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.w_r)):
+                l_r = mto_ranking_loss(torch.stack([H[l] for l in rank], 1), self.literal_rank).mean()
+        if log:                                                   # device tensor, no host sync
+            self._last = torch.stack([*(H[l].mean() for l in range(depth + 1)), l_spa, l_e, l_r]).detach().float()
+        return self.w_spa * l_spa + self.w_e * l_e + self.w_r * l_r
+
+    # --- logging hooks ---------------------------------------------------------
+    def on_step_end(self, trainer):
+        if self._last is None: return
+        self._sum = self._last if self._sum is None else self._sum + self._last
+        self._n += 1
+        self.trace.append((trainer.step, trainer.epoch, self._last))
+        self._last = None
+
+    def _names(self, k: int) -> list[str]: return [f'H{l}' for l in range(k - 3)] + ['mto_spa', 'mto_e', 'mto_r']
+
+    def _flush_trace(self):
+        self.trace = [t if isinstance(t, dict) else {'step': t[0], 'epoch': t[1] + 1,
+                      **dict(zip(self._names(len(t[2])), t[2].tolist()))} for t in self.trace]
+
+    def on_epoch_end(self, trainer) -> dict | None:
+        "Means of `H0..HL`, `mto_spa`, `mto_e`, `mto_r` over this epoch's logged steps."
+        self._flush_trace()
+        if not self._n: return None
+        vals = (self._sum / self._n).tolist()
+        self._sum, self._n = None, 0
+        return dict(zip(self._names(len(vals)), vals))
+
+    def state_dict(self) -> dict:
+        self._flush_trace()
+        return {'calls': self.calls, 'trace': self.trace}
+    def load_state_dict(self, s: dict): self.calls, self.trace = s['calls'], list(s['trace'])
+
+LOSS_TERMS['mto'] = MTO
