@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .core import ConfigError
+from .core import ConfigError, check_kwargs
 
 # %% auto #0
 __all__ = ['LOSS_TERMS', 'LossTerm', 'Reconstruction', 'combine', 'forward_needs', 'build_loss_terms', 'heterogeneity',
@@ -65,7 +65,7 @@ def build_loss_terms(spec: list | None = None) -> list[LossTerm]:
         s = {'name': s} if isinstance(s, str) else dict(s)
         name = s.pop('name', None)
         if name not in LOSS_TERMS: raise ConfigError(f"unknown loss term '{name}'; known: {', '.join(sorted(LOSS_TERMS))}")
-        terms.append(LOSS_TERMS[name](**s))
+        terms.append(LOSS_TERMS[name](**check_kwargs(LOSS_TERMS[name], s, f"loss term '{name}'")))
     return terms
 
 # %% ../nbs/05_losses.ipynb #65c711b3

@@ -384,11 +384,11 @@ class Trainer:
         from tqdm.auto import tqdm
         cfg = self.cfg
         self._setup()
-        need_feats, need_attn = forward_needs(self.loss_terms)
         amp = cfg.amp and self.device.type == 'cuda'
         skip = cfg.nonfinite == 'skip'
         self.model.train()
         self._hook('on_train_start')
+        need_feats, need_attn = forward_needs(self.loss_terms)   # after on_train_start: terms may bind to the model
         for epoch in range(self.start_epoch, cfg.epochs):
             self.epoch = epoch
             start = self.start_micro if epoch == self.start_epoch else 0

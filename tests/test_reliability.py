@@ -413,7 +413,6 @@ class _TrainingStarted(Exception): pass
 # cases that still fail, with the file that needs the fix (see the fix notes in the issue); the test fails when one of
 # them starts passing, so that it is removed from here, or when any other case fails
 PENDING = {
-    'typo in a loss-term kwarg': "05_losses: build_loss_terms should check kwargs (core.check_kwargs) -> ConfigError",
 }
 
 def _bad_input_files(d: Path) -> dict:
