@@ -22,10 +22,10 @@ sync-check: install
 	$(BIN)/python tools/check_sync.py
 
 pytest: install
-	$(BIN)/python -m pytest tests -q -n 2 -p no:cacheprovider
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -q -n 2 -p no:cacheprovider
 
 nbtest: install
-	$(BIN)/nbdev_test --n_workers 2 --timing
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --n_workers 2 --timing
 
 quickstart: install
 	$(BIN)/mimpaper run-notebook nbs/experiments/quickstart.ipynb
