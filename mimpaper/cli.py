@@ -250,10 +250,13 @@ def main(argv: list[str] | None = None) -> int:
         from mimpaper.reproduce import cli_reproduce; return cli_reproduce(argv[1:])
     if argv and argv[0] == 'run-notebook':
         from mimpaper.reproduce import cli_run_notebook; return cli_run_notebook(argv[1:])
+    if argv and argv[0] == 'bench':
+        from mimpaper.bench import bench_main; return bench_main(argv[1:])
     p = argparse.ArgumentParser(prog='mimpaper', description='Masked image modeling papers, reproducibly.')
     sub = p.add_subparsers(dest='cmd', required=True)
     sub.add_parser('reproduce', help='run the experiment notebooks of a profile (see `mimpaper reproduce -h`)')
     sub.add_parser('run-notebook', help='run one notebook with papermill (see `mimpaper run-notebook -h`)')
+    sub.add_parser('bench', help='benchmark img/s, step time, peak memory and MFU (see `mimpaper bench -h`)')
     sp = sub.add_parser('pretrain', help='pre-train MAE/SimMIM from a YAML config')
     sp.add_argument('--config'); sp.add_argument('--out-dir'); sp.add_argument('overrides', nargs='*', help='section.key=value')
     sp.set_defaults(fn=_cmd_pretrain)
