@@ -16,7 +16,7 @@ from .core import (ConfigError, DataError, atomic_json, atomic_torch_save, atomi
 from .data import make_data
 from .losses import build_loss_terms
 from .maskers import get_masker
-from .models import MODELS, VIT_SIZES, create_model, load_checkpoint
+from .models import MODEL_PLUGINS, MODELS, VIT_SIZES, create_model, known_method, load_checkpoint
 from .train import Checkpointer, TrainConfig, Trainer
 
 # %% auto #0
@@ -48,7 +48,7 @@ def validate_config(cfg: dict) -> dict:
     _check_keys(cfg, DEFAULT_CONFIG, 'config')
     m = dict(cfg['model'])
     method, size = m.get('method', 'mae'), m.get('size', 'base')
-    if method not in MODELS: raise ConfigError(f"unknown method '{method}' in model; known: {', '.join(MODELS)}")
+    if not known_method(method): raise ConfigError(f"unknown method '{method}' in model; known: {', '.join(sorted({*MODELS, *MODEL_PLUGINS}))}")
     if size not in VIT_SIZES: raise ConfigError(f"unknown size '{size}' in model; known: {', '.join(VIT_SIZES)}")
     _check_keys(m, ['method', 'size', *list(inspect.signature(MODELS[method]).parameters)], f'model ({method})')
     check_kwargs(MODELS[method], {k: v for k, v in m.items() if k not in ('method', 'size')}, f'model ({method})')

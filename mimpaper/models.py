@@ -22,10 +22,10 @@ from .targets import TargetNorm
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 # %% auto #0
-__all__ = ['VIT_SIZES', 'FUSED_SDPA_BACKENDS', 'MODELS', 'ENCODER_PREFIXES', 'sincos_1d', 'get_2d_sincos_pos_embed',
-           'attention_probs', 'run_blocks', 'explicit_attention', 'fused_sdpa_only', 'ViTEncoderBase', 'MAEOutput',
-           'default_mid_mask_depth', 'check_mid_mask', 'MAE', 'FixedMasker', 'SimMIM', 'create_model',
-           'read_state_dict', 'load_checkpoint', 'encoder_state_dict', 'to_timm']
+__all__ = ['VIT_SIZES', 'FUSED_SDPA_BACKENDS', 'MODELS', 'MODEL_PLUGINS', 'ENCODER_PREFIXES', 'sincos_1d',
+           'get_2d_sincos_pos_embed', 'attention_probs', 'run_blocks', 'explicit_attention', 'fused_sdpa_only',
+           'ViTEncoderBase', 'MAEOutput', 'default_mid_mask_depth', 'check_mid_mask', 'MAE', 'FixedMasker', 'SimMIM',
+           'known_method', 'create_model', 'read_state_dict', 'load_checkpoint', 'encoder_state_dict', 'to_timm']
 
 # %% ../nbs/04_models.ipynb #0ab467d5
 def sincos_1d(embed_dim: int, pos: Tensor) -> Tensor:
@@ -397,10 +397,17 @@ class SimMIM(ViTEncoderBase):
 
 # %% ../nbs/04_models.ipynb #0089c000
 MODELS = {'mae': MAE, 'simmim': SimMIM}
+MODEL_PLUGINS = {'supervised': 'mimpaper.comparators', 'mocov3': 'mimpaper.comparators'}  # registered on import
+
+def known_method(method: str) -> bool:
+    "True when `method` is in `MODELS`, importing the plugin module that registers it if needed."
+    if method not in MODELS and method in MODEL_PLUGINS:
+        import importlib; importlib.import_module(MODEL_PLUGINS[method])
+    return method in MODELS
 
 def create_model(method: str = 'mae', size: str = 'base', **kwargs) -> nn.Module:
-    "An MAE or SimMIM with a ViT preset (`VIT_SIZES`); any constructor argument can be overridden."
-    if method not in MODELS: raise ConfigError(f"unknown method '{method}'; known: {', '.join(MODELS)}")
+    "An MAE or SimMIM (or a registered comparator) with a ViT preset (`VIT_SIZES`); any constructor argument can be overridden."
+    if not known_method(method): raise ConfigError(f"unknown method '{method}'; known: {', '.join(sorted({*MODELS, *MODEL_PLUGINS}))}")
     if size not in VIT_SIZES: raise ConfigError(f"unknown model size '{size}'; known: {', '.join(VIT_SIZES)}")
     return MODELS[method](**{**VIT_SIZES[size], **kwargs})
 
