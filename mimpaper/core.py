@@ -36,13 +36,14 @@ def default_device(device: str | torch.device | None = None) -> torch.device:
 
 # %% ../nbs/00_core.ipynb #07754c80
 def git_info(root: str | Path | None = None) -> dict:
-    "The git sha of `root` (default: this package's checkout) and whether the tree has uncommitted changes."
+    "The git sha of `root` (default: this package's checkout) and whether its code has uncommitted changes (`results/` excluded: runs write there)."
     root = Path(root) if root else (Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd())
     def _git(*a):
         return subprocess.run(['git', *a], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
     try:
         sha = _git('rev-parse', 'HEAD') or None
-        dirty = bool(_git('status', '--porcelain', '--untracked-files=no')) if sha else None
+        top = _git('rev-parse', '--show-toplevel')
+        dirty = bool(_git('status', '--porcelain', '--untracked-files=no', '--', top, f':(exclude){top}/results')) if sha else None
     except Exception: sha, dirty = None, None
     return {'git_sha': sha, 'git_dirty': dirty}
 
