@@ -31,7 +31,7 @@ quickstart: install
 	$(BIN)/mimpaper run-notebook nbs/experiments/quickstart.ipynb
 
 reproduce: install
-	$(BIN)/mimpaper reproduce --profile $(PROFILE)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/mimpaper reproduce --profile $(PROFILE)
 
 docs: install
 	$(BIN)/python tools/build_docs.py
