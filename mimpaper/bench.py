@@ -13,8 +13,8 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import Tensor, nn
 
-from .core import ConfigError, Results, atomic_write, default_device, seed_everything
-from .data import make_data
+from .core import ConfigError, DataError, Results, atomic_json, atomic_write, default_device, provenance, seed_everything
+from .data import extract_cifar10, folder_loader, make_data
 from .losses import build_loss_terms, combine, forward_needs
 from .maskers import get_masker
 from .models import MAE, SimMIM, explicit_attention
@@ -22,10 +22,11 @@ from .train import TrainConfig, param_groups
 
 # %% auto #0
 __all__ = ['SDPA_OPS', 'BENCH_CONFIGS', 'SIZES', 'CUDA_ONLY', 'ADDON_CONFIGS', 'DEFAULT_BATCH', 'CPU_BATCH', 'MASK_RATIO',
-           'ADDONS', 'MD_COLUMNS', 'block_flops', 'mae_flops', 'simmim_flops', 'model_flops', 'PeakMemory', 'sync',
-           'matmul_peak_tflops', 'sdpa_backends', 'NotAvailable', 'build_addon', 'batch_stream', 'make_step',
-           'time_steps', 'hf_vitmae', 'bench_row', 'plan_rows', 'add_comparisons', 'targets', 'markdown_table',
-           'run_bench', 'bench_markdown', 'write_bench', 'bench_main']
+           'ADDONS', 'PROF_CATEGORIES', 'PROF_RULES', 'MD_COLUMNS', 'block_flops', 'mae_flops', 'simmim_flops',
+           'model_flops', 'PeakMemory', 'sync', 'matmul_peak_tflops', 'sdpa_backends', 'NotAvailable', 'build_addon',
+           'batch_stream', 'make_step', 'time_steps', 'make_adamw', 'op_category', 'profile_step', 'hf_vitmae',
+           'bench_row', 'plan_rows', 'add_comparisons', 'targets', 'markdown_table', 'run_bench', 'bench_markdown',
+           'profile_markdown', 'write_bench', 'decode_throughput', 'decode_markdown', 'write_decode', 'bench_main']
 
 # %% ../nbs/60_bench.ipynb #7e9d7eb3
 def block_flops(S: int | float, D: int, mlp_ratio: float = 4.) -> float:
@@ -242,6 +243,52 @@ def time_steps(step: Callable[[dict], Tensor], batches: Iterator[dict], steps: i
             'img_s': n_img * steps / wall, 'first_step_s': first, 'input_ms': 1e3 * statistics.median(in_times)}
 
 # %% ../nbs/60_bench.ipynb #8b57de4b
+def make_adamw(params, **kw) -> tuple[torch.optim.Optimizer, str]:
+    "AdamW over `params`, fused when torch supports it for their device, else foreach: `(optimizer, 'fused' | 'foreach')`."
+    params = list(params)
+    try: return torch.optim.AdamW(params, fused=True, **kw), 'fused'
+    except (RuntimeError, ValueError, TypeError): return torch.optim.AdamW(params, foreach=True, **kw), 'foreach'
+
+# %% ../nbs/60_bench.ipynb #3dad0f67
+PROF_CATEGORIES = ('matmul', 'attention', 'elementwise', 'norm', 'optimizer', 'indexing', 'other', 'overhead')
+PROF_RULES = [                          # (category, regex on the lower-cased op/kernel name); the first match wins
+    ('other', r'^autograd::|backward\d+$|accumulategrad|memcpy|memset'),
+    ('optimizer', r'adam|optimizer|_foreach|lerp|addcdiv|addcmul|multi_tensor_apply'),
+    ('attention', r'scaled_dot_product|flash|fmha|efficient_attention|cudnn_attention|sdpa|softmax|attention'),
+    ('norm', r'layer_norm|layernorm|rms_norm|batch_norm|group_norm|gammabeta|rowwisemoments'),
+    ('matmul', r'(^|::|_)(mm|addmm|bmm|baddbmm|addbmm|matmul|linear)($|_)|gemm|gemv|splitk|nvjet|xmma|cublas|cutlass|convolution|conv2d'),
+    ('indexing', r'gather|scatter|argsort|sort|index|topk|nonzero|masked_select|embedding|take_along'),
+    ('elementwise', r'gelu|add|mul|div|sub|copy|fill|zero|pow|exp|log|neg|where|clamp|relu|silu|sigmoid|tanh|dropout|mean'
+                    r'|sum|var|reduce|elementwise|cat|stack|clone|abs|mse|norm|rand|bernoulli|maximum|minimum|triton_'),
+]
+
+def op_category(name: str) -> str:
+    "The `PROF_CATEGORIES` entry of an aten op or CUDA kernel `name`."
+    import re
+    n = name.lower()
+    return next((c for c, rx in PROF_RULES if re.search(rx, n)), 'other')
+
+def profile_step(step: Callable[[dict], Any], batches, n: int = 3, warmup: int = 1) -> dict[str, float]:
+    "Shares (summing to 1) of the time of `n` profiled steps per `PROF_CATEGORIES` entry (batches fetched beforehand)."
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+    it = iter(batches); bs = [next(it) for _ in range(n + warmup)]
+    dev = bs[0]['img'].device; cuda = dev.type == 'cuda'
+    for b in bs[:warmup]: step(b)
+    sync(dev)
+    with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])) as prof:
+        t = time.perf_counter()
+        for b in bs[warmup:]: step(b)
+        sync(dev); wall_us = 1e6 * (time.perf_counter() - t)
+    us = dict.fromkeys(PROF_CATEGORIES, 0.)
+    for e in prof.key_averages():
+        if (e.device_type == DeviceType.CUDA) != cuda: continue       # CPU: ops; CUDA: kernels (no double count)
+        us[op_category(e.key)] += e.self_device_time_total if cuda else e.self_cpu_time_total
+    us['overhead'] = max(wall_us - sum(us.values()), 0.)
+    total = sum(us.values())
+    return {k: v / total if total > 0 else float('nan') for k, v in us.items()}
+
+# %% ../nbs/60_bench.ipynb #e0cac640
 def hf_vitmae(cfg: dict, mask_ratio: float = 0.75, norm_pix_loss: bool = True) -> nn.Module:
     "Hugging Face `ViTMAEForPreTraining` with the same architecture as `MAE(**cfg)` (SDPA attention)."
     try: from transformers import ViTMAEConfig, ViTMAEForPreTraining
@@ -262,14 +309,15 @@ def _versions() -> dict:
     except ImportError: v['transformers'] = None
     return v
 
-# %% ../nbs/60_bench.ipynb #d4703a4f
+# %% ../nbs/60_bench.ipynb #8ce9e7d0
 def _row_base(config, name, impl, addon, mode, device, batch) -> dict:
     return {'config': config, 'name': name, 'impl': impl, 'addon': addon, 'mode': mode, 'device': device.type,
             'precision': 'bf16' if device.type == 'cuda' else 'fp32', 'batch': batch, 'status': 'ok', 'note': ''}
 
 def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: str = 'eager', device: str | torch.device = 'cpu',
-              batch: int = 32, steps: int = 20, warmup: int = 3, data=None, sdpa: str = 'default', seed: int = 0) -> dict:
-    "Measure one row: `impl` in mae/simmim/hf-vitmae, optional add-on (MAE only), mode eager/compiled."
+              batch: int = 32, steps: int = 20, warmup: int = 3, data=None, sdpa: str = 'default', seed: int = 0,
+              profile: bool = False) -> dict:
+    "Measure one row: `impl` in mae/simmim/hf-vitmae, optional add-on (MAE only), mode eager/compiled; `profile`: add `prof_*` shares."
     device = torch.device(device)
     name = impl if addon is None else f'mae+{addon}'
     row = _row_base(config, name, impl, addon or '', mode, device, batch)
@@ -291,7 +339,7 @@ def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: st
                 model = Model(**cfg if impl == 'mae' else {k: v for k, v in cfg.items() if not k.startswith('decoder')},
                               mask_ratio=mask_ratio, masker=masker, **extra, **kw)
             model.to(device).train()
-            opt = torch.optim.AdamW(param_groups(model, 0.05), lr=1e-4, betas=(0.9, 0.95), fused=device.type == 'cuda')
+            opt, row['optim'] = make_adamw(param_groups(model, 0.05), lr=1e-4, betas=(0.9, 0.95))
             fwd = model
             if mode == 'compiled': torch._dynamo.reset(); fwd = torch.compile(model)
             amp = device.type == 'cuda'
@@ -307,7 +355,9 @@ def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: st
             batches = batch_stream(data, batch, seed=seed)
             with _sdpa_ctx(sdpa, device): r = time_steps(step, batches, steps, warmup, device)
             peak = pm.read()
-        with _sdpa_ctx(sdpa, device): backend = sdpa_backends(lambda: step(next(batches)))
+        with _sdpa_ctx(sdpa, device):
+            backend = sdpa_backends(lambda: step(next(batches)))
+            if profile: row.update({f'prof_{k}': v for k, v in profile_step(step, batches).items()})
         if device.type == 'cuda' and 'math' in backend: note = (note + '; ' if note else '') + 'SDPA MATH FALLBACK'
         if impl == 'hf-vitmae':                                        # the same architecture as our MAE
             flops = 3 * mae_flops(cfg['img_size'], cfg['patch_size'], cfg['embed_dim'], cfg['depth'], cfg['decoder_embed_dim'],
@@ -338,7 +388,7 @@ def _sdpa_ctx(sdpa: str, device: torch.device):
                                            set_priority=True)
     raise ConfigError(f"sdpa must be 'default', 'fused' or 'cudnn', got {sdpa!r}")
 
-# %% ../nbs/60_bench.ipynb #0cf293f9
+# %% ../nbs/60_bench.ipynb #e88846ee
 def plan_rows(configs: list[str], modes: list[str], addons: list[str] | None = None, only: list[str] | None = None) -> list[tuple]:
     "`(config, impl, addon, mode)` of every row: MAE, SimMIM, HF in each mode; add-ons in the last mode at `ADDON_CONFIGS`."
     addons = list(ADDONS) if addons is None else addons
@@ -366,7 +416,7 @@ def add_comparisons(df, peak_tflops: float):
     df['input_pct'] = 100 * df['input_ms'] / df['step_ms_median']
     return df
 
-# %% ../nbs/60_bench.ipynb #e0cac640
+# %% ../nbs/60_bench.ipynb #9f21ee79
 def _get(df, config, name, mode, col):
     s = df[(df['config'] == config) & (df['name'] == name) & (df['mode'] == mode) & (df['status'] == 'ok')]
     return float(s[col].iloc[0]) if len(s) else float('nan')
@@ -391,17 +441,17 @@ def targets(df) -> list[dict]:
     add('CPU tiny MAE step >= 1.2x HF', _get(cpu, T, 'hf-vitmae', 'eager', 'time_vs_mae'), lambda v: v >= 1.2, f'{T} eager (CPU)')
     return out
 
-# %% ../nbs/60_bench.ipynb #161e769c
+# %% ../nbs/60_bench.ipynb #4ef24f78
 MD_COLUMNS = [('config', 'config'), ('name', 'row'), ('mode', 'mode'), ('precision', 'prec'), ('batch', 'batch'),
               ('status', 'status'), ('img_s', 'img/s'), ('step_ms_mean', 'step ms mean'), ('step_ms_median', 'step ms median'),
               ('time_vs_mae', 'time vs MAE'), ('peak_mem_mb', 'peak MB'), ('mem_vs_mae', 'mem vs MAE'),
               ('gflop_img', 'GFLOP/img'), ('tflops', 'TFLOP/s'), ('mfu', 'MFU'), ('input_pct', 'input %'),
-              ('sdpa', 'SDPA'), ('note', 'note')]
+              ('sdpa', 'SDPA'), ('optim', 'optim'), ('note', 'note')]
 
 def _fmt(v, col: str) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)): return '–'
     if isinstance(v, float):
-        if col in ('mfu',): return f'{100 * v:.1f}%'
+        if col in ('mfu',) or col.startswith('prof_'): return f'{100 * v:.1f}%'
         if col in ('time_vs_mae', 'mem_vs_mae'): return f'{v:.2f}x'
         if col in ('tflops',): return f'{v:.3g}'
         return f'{v:.3g}' if abs(v) < 100 else f'{v:,.0f}'
@@ -414,7 +464,7 @@ def markdown_table(df, columns=MD_COLUMNS) -> str:
     for _, r in df.iterrows(): lines.append('| ' + ' | '.join(_fmt(r[c], c) for c, _ in cols) + ' |')
     return '\n'.join(lines)
 
-# %% ../nbs/60_bench.ipynb #e88846ee
+# %% ../nbs/60_bench.ipynb #a09ff557
 def _gpu_info(device: torch.device) -> dict:
     if device.type != 'cuda': return {}
     import subprocess
@@ -429,17 +479,19 @@ def run_bench(sizes: str = 'tiny', device: str | torch.device = 'auto', steps: i
               batch: int | None = None, out: str | Path | None = 'results/bench', modes: list[str] | None = None,
               only: list[str] | None = None, addons: list[str] | None = None, sdpa: str = 'default', dataset: str = 'synthetic',
               data_root: str | None = None, seed: int = 0, progress: bool = True, threads: int | None = None,
-              rounds: int = 1):
-    "Run the benchmark; returns `(DataFrame, info)` and writes `bench.csv`/`bench.md`/`provenance.json` under `out`."
+              rounds: int = 1, profile: bool = False, decode_root: str | Path | None = None,
+              decode_workers: tuple[int, ...] | list[int] = (0, 1, 2), decode_kw: dict | None = None):
+    "Run the benchmark (with `prof_*` shares if `profile`, and the decode rows of `decode_root`); writes under `out`."
     if rounds < 1: raise ConfigError(f"rounds must be >= 1, got {rounds}")
     if threads is not None and threads < 1: raise ConfigError(f"threads must be >= 1, got {threads}")
     old_threads = torch.get_num_threads()
     if threads is not None: torch.set_num_threads(threads)
     try: return _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sdpa, dataset, data_root, seed,
-                           progress, rounds)
+                           progress, rounds, profile, decode_root, decode_workers, decode_kw)
     finally: torch.set_num_threads(old_threads)
 
-def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sdpa, dataset, data_root, seed, progress, rounds):
+def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sdpa, dataset, data_root, seed, progress, rounds,
+               profile=False, decode_root=None, decode_workers=(0, 1, 2), decode_kw=None):
     import pandas as pd
     if sizes not in SIZES: raise ConfigError(f"sizes must be one of {', '.join(SIZES)}, got {sizes!r}")
     device = default_device(device); cuda = device.type == 'cuda'
@@ -451,10 +503,12 @@ def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sd
         if m not in ('eager', 'compiled'): raise ConfigError(f"mode must be 'eager' or 'compiled', got {m!r}")
     for a in addons or []:
         if a not in ADDONS: raise ConfigError(f"unknown add-on '{a}'; known: {', '.join(ADDONS)}")
+    plan = plan_rows(SIZES[sizes], modes, addons, only)
+    if not plan: raise ConfigError(f"no benchmark rows match only={only} at sizes {sizes!r}")
     t0, load0 = time.time(), os.getloadavg()
     peak = matmul_peak_tflops(device)
     best, datasets = {}, {}
-    for rnd, (config, impl, addon, mode) in [(k, p) for k in range(rounds) for p in plan_rows(SIZES[sizes], modes, addons, only)]:
+    for rnd, (config, impl, addon, mode) in [(k, p) for k in range(rounds) for p in plan]:
         key = (config, impl if addon is None else f'mae+{addon}', mode)
         if key in best and best[key]['status'] in ('skipped', 'not available'): continue
         bs = batch or (DEFAULT_BATCH.get((device.type, config), CPU_BATCH) if cuda else CPU_BATCH)
@@ -462,7 +516,7 @@ def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sd
             n = max(2 * bs, 128)
             datasets[config] = make_data(dataset, data_root, img_size=BENCH_CONFIGS[config]['img_size'], n_train=n,
                                          n_test=1, seed=seed, device=device)['train']
-        r = bench_row(config, impl, addon, mode, device, bs, steps, warmup, datasets.get(config), sdpa, seed)
+        r = bench_row(config, impl, addon, mode, device, bs, steps, warmup, datasets.get(config), sdpa, seed, profile)
         if progress: print(f"{config:12s} {r['name']:18s} {mode:8s} {r['status']:13s} "
                            + (f"{r['img_s']:9.1f} img/s {r['step_ms_median']:8.2f} ms" if r['status'] == 'ok' else r['note']), flush=True)
         old = best.get(key)                                            # keep the round with the lowest median step
@@ -472,16 +526,17 @@ def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sd
         else: old['rounds'] = r['rounds']
     rows = list(best.values())
     df = add_comparisons(pd.DataFrame(rows), peak)
+    decode = decode_throughput(decode_root, decode_workers, device=device, **(decode_kw or {})) if decode_root else None
     info = {'device': str(device), 'device_name': _gpu_info(device).get('gpu') or platform.processor() or platform.machine(),
             **_gpu_info(device), **_versions(), 'peak_bf16_tflops': peak, 'threads': torch.get_num_threads(),
             'cpu_count': os.cpu_count(), 'loadavg_start': load0, 'loadavg_end': os.getloadavg(), 'steps': steps, 'rounds': rounds,
-            'warmup': warmup, 'modes': modes, 'sizes': sizes, 'sdpa': sdpa, 'dataset': dataset,
+            'warmup': warmup, 'modes': modes, 'sizes': sizes, 'sdpa': sdpa, 'dataset': dataset, 'profile': profile, 'decode': decode,
             'math_fallback_rows': [r['name'] for r in rows if 'SDPA MATH FALLBACK' in r.get('note', '')],
             'targets': targets(df), 'wall_s': round(time.time() - t0, 1)}
     if out is not None: write_bench(df, info, out, seed)
     return df, info
 
-# %% ../nbs/60_bench.ipynb #dc057002
+# %% ../nbs/60_bench.ipynb #6fcbda66
 def bench_markdown(df, info: dict) -> str:
     "The `bench.md` page: run notes, the table, the targets."
     cuda = info['device'].startswith('cuda')
@@ -501,12 +556,26 @@ def bench_markdown(df, info: dict) -> str:
              "- GFLOP/img: model FLOPs per image per training step (3x forward matmuls, counted from the architecture and the "
              "tokens actually run); add-on extras (affinities, salience) are overhead, not model FLOPs.",
              "- `input %`: the GPU-resident input pipeline (`GPUData.batches`, on-device augmentation) timed alone, as a share of a step.",
-             "- SDPA: attention kernels seen by the profiler in one step (`math` on CUDA = fused kernels not used).", '']
+             "- SDPA: attention kernels seen by the profiler in one step (`math` on CUDA = fused kernels not used); "
+             "optim: the AdamW implementation (fused where torch has it for the device, else foreach; the same for every row).", '']
     tg = ['## Targets', '', '| target | measured | where | holds |', '|---|---|---|---|']
     for t in info['targets']:
         v = t['measured']
         tg.append(f"| {t['target']} | {_fmt(v, 'x')} | {t['where']} | {'not measured' if t['holds'] is None else ('yes' if t['holds'] else 'NO')} |")
-    return '\n'.join(notes + [markdown_table(df), ''] + tg) + '\n'
+    md = '\n'.join(notes + [markdown_table(df), ''] + tg + profile_markdown(df)) + '\n'
+    return md + ('\n' + decode_markdown(info['decode']) if info.get('decode') else '')
+
+def profile_markdown(df) -> list[str]:
+    "Lines of the '## Where the time goes' section (empty without `prof_*` columns)."
+    cols = [f'prof_{c}' for c in PROF_CATEGORIES if f'prof_{c}' in df]
+    if not cols: return []
+    ok = df[df['status'] == 'ok']
+    return ['', '## Where the time goes', '',
+            "Share of the time of 3 profiled steps per op category (`torch.profiler`, after the timed steps): on CPU each op's "
+            "self CPU time, on CUDA each kernel's time, classified by name (`mimpaper.bench.PROF_RULES`); `overhead` is the wall "
+            "time in no op (CPU: Python, autograd bookkeeping, profiler cost) or no kernel (CUDA: GPU idle, launch-bound). "
+            "For a target that does not hold, its rows here show where the time goes.", '',
+            markdown_table(ok, [('config', 'config'), ('name', 'row'), ('mode', 'mode')] + [(c, c[5:]) for c in cols]), '']
 
 def write_bench(df, info: dict, out: str | Path, seed: int = 0) -> Results:
     "Write `bench.csv`, `bench.md` and `provenance.json` (with `info`) to `out`."
@@ -514,11 +583,68 @@ def write_bench(df, info: dict, out: str | Path, seed: int = 0) -> Results:
                   device=info['device'])
     res.t0 = time.time() - info.get('wall_s', 0)                   # provenance's wall time: the whole run
     res.csv('bench.csv', df)
+    if info.get('decode'): res.csv('decode.csv', info['decode'])
     atomic_write(res.path('bench.md'), bench_markdown(df, info)); res.files.append('bench.md')
     res.finish(bench=info)
     return res
 
-# %% ../nbs/60_bench.ipynb #d8aefa33
+# %% ../nbs/60_bench.ipynb #7d5da4e7
+def _decode_root(root: str | Path, split: str | None) -> tuple[Path, str | None]:
+    if str(root) == 'cifar10' and not Path(root).exists(): root = extract_cifar10()
+    root = Path(root)
+    return root, (split if split is not None else 'train' if (root / 'train').is_dir() else None)
+
+def decode_throughput(root: str | Path, workers: tuple[int, ...] | list[int] = (0, 1, 2), batch_size: int = 256,
+                      img_size: int = 32, n_batches: int = 20, train: bool = True, split: str | None = None,
+                      device: str | torch.device | None = None, prefetch_factor: int = 4,
+                      pin_memory: bool | None = None) -> list[dict]:
+    "Images/s of `folder_loader` over `root` for each worker count (one row each; per worker = img/s / max(workers, 1))."
+    root, split = _decode_root(root, split)
+    rows = []
+    for w in workers:
+        if w < 0: raise ConfigError(f"decode workers must be >= 0, got {w}")
+        dl = folder_loader(root, batch_size, img_size, train, workers=w, split=split, device=device,
+                           pin_memory=pin_memory, prefetch_factor=prefetch_factor)
+        skip = max(w, 1); n = min(n_batches, len(dl) - skip)
+        if n < 1: raise ConfigError(f"{dl.ds.root} has {len(dl.ds)} images: too few for {skip + 1} batches of {batch_size}")
+        it = iter(dl); t = time.perf_counter()
+        for _ in range(skip): next(it)
+        sync(dl.device); startup = time.perf_counter() - t
+        t, n_img = time.perf_counter(), 0
+        for _ in range(n): n_img += next(it)['img'].shape[0]
+        sync(dl.device); dt = time.perf_counter() - t
+        it.close(); del it; gc.collect()                              # shut the workers down before the next count
+        rows.append({'workers': w, 'img_s': n_img / dt, 'img_s_per_worker': n_img / dt / max(w, 1),
+                     'batch_ms': 1e3 * dt / n, 'pin_memory': dl.pin, 'prefetch_factor': prefetch_factor if w else None,
+                     'n_images': n_img, 'startup_s': startup, 'batch_size': batch_size, 'img_size': img_size,
+                     'device': dl.device.type, 'cpu_count': os.cpu_count(), 'root': str(dl.ds.root)})
+    return rows
+
+def decode_markdown(rows: list[dict]) -> str:
+    "The '## JPEG decode throughput' section: what was measured, on how many cores, and the table."
+    import pandas as pd
+    r = rows[0]
+    cols = [('workers', 'workers'), ('img_s', 'img/s'), ('img_s_per_worker', 'img/s per worker'), ('batch_ms', 'ms/batch'),
+            ('startup_s', 'start-up s'), ('n_images', 'images timed'), ('pin_memory', 'pinned'), ('prefetch_factor', 'prefetch')]
+    return '\n'.join(['## JPEG decode throughput', '',
+        f"`folder_loader` over `{r['root']}` alone (JPEG decode, MAE augmentation, collation, transfer to {r['device']}), "
+        f"batch {r['batch_size']} at {r['img_size']}px, after skipping max(workers, 1) start-up batches; machine with "
+        f"{r['cpu_count']} CPU cores, load average {os.getloadavg()[0]:.1f}. `workers = 0` decodes in the main process; "
+        "per worker = img/s / max(workers, 1).", '', markdown_table(pd.DataFrame(rows), cols), '']) + '\n'
+
+# %% ../nbs/60_bench.ipynb #1b2b7054
+def write_decode(rows: list[dict], out: str | Path, params: dict | None = None) -> Path:
+    "Write a decode-only run: `decode.csv`, `decode.md` and `decode_provenance.json` under `out`."
+    import pandas as pd
+    out = Path(out)
+    try: out.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise ConfigError(f"results folder {out} cannot be created ({e.strerror or type(e).__name__})") from None
+    atomic_write(out / 'decode.csv', pd.DataFrame(rows).to_csv(index=False))
+    atomic_write(out / 'decode.md', '# Input pipeline\n\n' + decode_markdown(rows))
+    atomic_json(out / 'decode_provenance.json', provenance(params, files=['decode.csv', 'decode.md'], decode=rows))
+    return out
+
+# %% ../nbs/60_bench.ipynb #1012419f
 def bench_main(argv: list[str] | None = None) -> int:
     "`mimpaper bench`: run the benchmark and write the table."
     p = argparse.ArgumentParser(prog='mimpaper bench', description='Benchmark MAE/SimMIM/HF ViTMAE and the add-ons (img/s, step time, memory, MFU).')
@@ -536,16 +662,31 @@ def bench_main(argv: list[str] | None = None) -> int:
     p.add_argument('--rounds', type=int, default=1, help='interleaved rounds over all rows; each row keeps its fastest round')
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s; 1 is steadier on shared cores)')
     p.add_argument('--no-strict-sdpa', action='store_true', help='do not fail when a CUDA row fell back to math SDPA')
+    p.add_argument('--profile', action='store_true', help="profile 3 steps per row: prof_* op-category shares in bench.csv, 'Where the time goes' in bench.md")
+    p.add_argument('--decode-root', default=None, help="also time JPEG decoding (folder_loader) over this ImageFolder root; 'cifar10': the CIFAR-10 JPEG tarball")
+    p.add_argument('--decode-workers', default='0,1,2', help='comma list of DataLoader worker counts for --decode-root')
+    p.add_argument('--decode-batch', type=int, default=256); p.add_argument('--decode-img-size', type=int, default=32)
+    p.add_argument('--decode-batches', type=int, default=20, help='timed batches per worker count')
+    p.add_argument('--decode-only', action='store_true', help='only the decode timing (no model rows): writes decode.csv, decode.md, decode_provenance.json')
     a = p.parse_args(argv)
     split = lambda s: [x for x in s.split(',') if x] if s else None
     try:
         device = default_device(a.device)
+        try: dw = [int(x) for x in split(a.decode_workers) or []]
+        except ValueError: raise ConfigError(f"--decode-workers must be a comma list of integers, got {a.decode_workers!r}") from None
+        dkw = dict(batch_size=a.decode_batch, img_size=a.decode_img_size, n_batches=a.decode_batches)
+        if a.decode_only:
+            if not a.decode_root: raise ConfigError('--decode-only needs --decode-root')
+            rows = decode_throughput(a.decode_root, dw, device=device, **dkw)
+            write_decode(rows, a.out, {'decode_root': a.decode_root, 'decode_workers': dw, **dkw})
+            print(decode_markdown(rows)); print(f"wrote {Path(a.out) / 'decode.csv'} and decode.md"); return 0
         df, info = run_bench(a.sizes or ('all' if device.type == 'cuda' else 'tiny'), device, a.steps, a.warmup, a.batch,
                              a.out, split(a.modes), split(a.only), split(a.addons), a.sdpa, a.dataset, a.data_root,
-                             threads=a.threads, rounds=a.rounds)
-    except ConfigError as e:
+                             threads=a.threads, rounds=a.rounds, profile=a.profile, decode_root=a.decode_root,
+                             decode_workers=dw, decode_kw=dkw)
+    except (ConfigError, DataError) as e:
         print(f"mimpaper bench: error: {e}", file=sys.stderr); return 2
-    print(f"wrote {Path(a.out) / 'bench.csv'} and bench.md ({info['wall_s']} s)")
+    print(f"wrote {Path(a.out) / 'bench.csv'}, bench.md{', decode.csv' if info['decode'] else ''} ({info['wall_s']} s)")
     if info['math_fallback_rows'] and not a.no_strict_sdpa:
         print(f"mimpaper bench: SDPA fell back to the math kernel in: {', '.join(info['math_fallback_rows'])}", file=sys.stderr); return 1
     return 0

@@ -116,7 +116,7 @@ def _type_ok(val, tp) -> bool:
     if origin in (typing.Union, types.UnionType):
         return any(_type_ok(val, a) for a in typing.get_args(tp))
     if tp is type(None): return val is None
-    if origin in (list, tuple): return isinstance(val, (list, tuple))
+    if origin in (list, tuple) or tp in (list, tuple): return isinstance(val, (list, tuple))   # YAML gives lists
     if origin is dict: return isinstance(val, dict)
     if tp is float: return isinstance(val, (int, float)) and not isinstance(val, bool)
     if tp is int: return isinstance(val, int) and not isinstance(val, bool)

@@ -553,12 +553,36 @@ def rrc_boxes(n: int, H: int, W: int, scale: tuple[float, float] = (0.2, 1.0), r
     return torch.stack([x0, y0, x0 + w, y0 + h], 1).long()
 
 # %% ../nbs/01_data.ipynb #8a9b0fed
+def _mix32_int(x: int) -> int:
+    "`_mix32` on a Python int (the same bits, no tensor overhead)."
+    x ^= x >> 16; x = (x * 0x7FEB352D) & _M32
+    x ^= x >> 15; x = (x * 0x846CA68B) & _M32
+    return x ^ (x >> 16)
+
+def _hash_int(seed: int, i: int, k: int) -> int:
+    "`int(hash_u32(seed, [i], [k])[0, 0])` in plain Python: per-sample seeding in loader workers costs microseconds."
+    h = _mix32_int(_mix32_int((seed & _M32) ^ 0x5BD1E995) ^ (i & _M32))
+    return _mix32_int(h ^ _mix32_int((k * 0x9E3779B9) & _M32))
+
 def _gen(seed: int, *keys: int) -> torch.Generator:
     "A CPU generator seeded by a hash of `(seed, keys...)`."
     h = seed & _M32
-    for k in keys: h = int(hash_u32(h, torch.tensor([k]), torch.tensor([0]))[0, 0])
-    lo = int(hash_u32(h, torch.tensor([len(keys)]), torch.tensor([1]))[0, 0])
-    return torch.Generator().manual_seed((h << 31) ^ lo)
+    for k in keys: h = _hash_int(h, k, 0)
+    return torch.Generator().manual_seed((h << 31) ^ _hash_int(h, len(keys), 1))
+
+def _rrc_box(H: int, W: int, scale: tuple[float, float], ratio: tuple[float, float], generator: torch.Generator,
+             attempts: int = 10) -> tuple[int, int, int, int]:
+    "`rrc_boxes(1, ...)[0]` with scalar arithmetic (one image per loader call): the same draws and the same box."
+    lr0, lr1 = math.log(ratio[0]), math.log(ratio[1])
+    for r0, r1, r2, r3 in torch.rand(1, attempts, 4, generator=generator, dtype=torch.float64)[0].tolist():
+        target, ar = H * W * (scale[0] + (scale[1] - scale[0]) * r0), math.exp(lr0 + (lr1 - lr0) * r1)
+        w, h = round(math.sqrt(target * ar)), round(math.sqrt(target / ar))
+        if 0 < w <= W and 0 < h <= H:
+            x0, y0 = min(math.floor(r2 * (W - w + 1)), W - w), min(math.floor(r3 * (H - h + 1)), H - h)
+            return x0, y0, x0 + w, y0 + h
+    in_r = W / H                                                     # no attempt fits: the clamped centre crop
+    fw, fh = (W, round(W / ratio[0])) if in_r < ratio[0] else (round(H * ratio[1]), H) if in_r > ratio[1] else (W, H)
+    return (W - fw) // 2, (H - fh) // 2, (W - fw) // 2 + fw, (H - fh) // 2 + fh
 
 class _FolderAug(torch.utils.data.Dataset):
     "ImageFolderDataset + per-sample deterministic crop/flip, returning uint8 tensors and the box."
@@ -573,7 +597,7 @@ class _FolderAug(torch.utils.data.Dataset):
         flip = False
         if self.train:
             g = _gen(self.seed, self.epoch, j)
-            x0, y0, x1, y1 = rrc_boxes(1, H, W, self.scale, self.ratio, g)[0].tolist()
+            x0, y0, x1, y1 = _rrc_box(H, W, self.scale, self.ratio, g)
             im = im.resize((self.img_size, self.img_size), Image.BICUBIC, box=(x0, y0, x1, y1))
             box = (x0 / W, y0 / H, x1 / W, y1 / H)
             flip = bool(torch.rand(1, generator=g) < 0.5)
@@ -621,7 +645,7 @@ def folder_loader(root: str | Path, batch_size: int, img_size: int, train: bool,
     return FolderLoader(ds, batch_size, img_size, train, workers, seed, epoch, device, train if drop_last is None else drop_last,
                         pin_memory, prefetch_factor, scale, ratio, mean, std, crop_pct, start_step)
 
-# %% ../nbs/01_data.ipynb #ad7b7bfe
+# %% ../nbs/01_data.ipynb #ed6dad96
 AUGS = ('mae', 'flip', 'none')
 
 class GPUData:
@@ -700,14 +724,14 @@ def _crop_grid(box: Tensor, flip: Tensor, shape) -> Tensor:
     theta = torch.stack([torch.stack([sx, z, x0 + x1 - 1], 1), torch.stack([z, y1 - y0, y0 + y1 - 1], 1)], 1)
     return F.affine_grid(theta, list(shape), align_corners=False)
 
-# %% ../nbs/01_data.ipynb #58aef22d
+# %% ../nbs/01_data.ipynb #21206619
 def crop_map(maps: Tensor, box: Tensor, flip: Tensor, out_hw: tuple[int, int], mode: str = 'bilinear') -> Tensor:
     "Per-image maps `[N, h, w]` over the full image, cropped/flipped like the batch (`box`, `flip`) -> `[N, *out_hw]`."
     N = maps.shape[0]
     grid = _crop_grid(box.to(maps.device).float(), flip.to(maps.device), (N, 1, *out_hw))
     return F.grid_sample(maps[:, None].float(), grid, mode=mode, padding_mode='border', align_corners=False)[:, 0]
 
-# %% ../nbs/01_data.ipynb #81c86167
+# %% ../nbs/01_data.ipynb #279184c6
 def make_data(dataset: str = 'synthetic', root: str | Path | None = None, img_size: int | None = 32, n_train: int | None = None,
               n_val: int = 0, n_test: int | None = None, seed: int = 0, device: str | torch.device | None = None) -> dict:
     "`{'train': GPUData, 'val': GPUData | None, 'test': GPUData}` for a named dataset."
@@ -725,7 +749,7 @@ def make_data(dataset: str = 'synthetic', root: str | Path | None = None, img_si
     else: train = GPUData(train, device)
     return {'train': train, 'val': val, 'test': GPUData(test, device)}
 
-# %% ../nbs/01_data.ipynb #b7a80d02
+# %% ../nbs/01_data.ipynb #1d8317fe
 def default_stats_dir() -> Path:
     "Folder of cached population statistics (`<repo>/data/stats`, committed)."
     return repo_root() / 'data' / 'stats'

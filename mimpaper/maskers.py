@@ -5,7 +5,7 @@
 # %% ../nbs/02_maskers.ipynb #c7257e18
 from __future__ import annotations
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -50,6 +50,14 @@ class MaskOut:
         slot = torch.arange(self.len_keep_max, device=ids_keep.device)
         return ids_keep, slot[None, :] >= self.len_keep[:, None]
 
+    def bucketed(self, multiple: int) -> MaskOut:
+        "This mask padded to `len_keep_max` rounded up to a multiple of `multiple` (at most L): few shapes for `torch.compile`."
+        L = self.mask.shape[1]
+        K = min(L, -(-self.len_keep_max // multiple) * multiple) if multiple > 1 else self.len_keep_max
+        if K == self.len_keep_max: return self
+        info = {**self.info, 'ragged': True, 'len_keep_max_unpadded': self.len_keep_max}
+        return replace(self, len_keep_max=K, info=info)                # slots past len_keep are padding
+
 # %% ../nbs/02_maskers.ipynb #0da334ad
 def mask_from_scores(scores: Tensor, len_keep: int | Tensor) -> MaskOut:
     "Keep the `len_keep` lowest-scoring tokens of each sample visible and mask the rest (MAE's noise argsort)."
@@ -75,7 +83,7 @@ def mask_from_bool(mask: Tensor) -> MaskOut:
     k_max = int(lk.max()); ragged = bool((lk != k_max).any())
     return MaskOut(mask, ids_shuffle, lk, k_max, info={'ragged': ragged})
 
-# %% ../nbs/02_maskers.ipynb #3ec278a6
+# %% ../nbs/02_maskers.ipynb #7bd3ee1d
 @dataclass
 class MaskContext:
     "What a masker may look at besides the patch embeddings."
@@ -98,7 +106,7 @@ def check_ratio(mask_ratio: float, name: str = 'mask_ratio') -> float:
         raise ConfigError(f"{name} must be in (0, 1), got {mask_ratio!r}")
     return float(mask_ratio)
 
-# %% ../nbs/02_maskers.ipynb #e40cf678
+# %% ../nbs/02_maskers.ipynb #6afcd765
 class RandomMasker(Masker):
     "MAE's per-sample random masking by argsort of uniform noise (He et al. 2022)."
     name = 'random'
@@ -108,7 +116,7 @@ class RandomMasker(Masker):
         noise = ctx.noise if ctx.noise is not None else torch.rand(N, L, device=x.device)  # noise in [0, 1]
         return mask_from_scores(noise, len_keep)
 
-# %% ../nbs/02_maskers.ipynb #7f7edea4
+# %% ../nbs/02_maskers.ipynb #0066dc6e
 class BlockMasker(Masker):
     "SimMIM's random block masking (Xie et al. 2022): `ceil(n_blocks * ratio)` blocks of `block`x`block` tokens."
     name = 'block'
@@ -124,7 +132,7 @@ class BlockMasker(Masker):
         blocks = (rank < n_mask).view(N, hb, 1, wb, 1).expand(N, hb, b, wb, b)
         return mask_from_bool(blocks.reshape(N, h * w))
 
-# %% ../nbs/02_maskers.ipynb #5d29f537
+# %% ../nbs/02_maskers.ipynb #b65f3f90
 MASKERS: dict[str, type] = {'random': RandomMasker, 'block': BlockMasker}
 PLUGINS: dict[str, tuple[str, ...]] = {     # module -> public names it adds to `mimpaper.maskers`
     'mimpaper.salience': ('token_salience', 'adaptive_mask_ratio', 'SBAMMasker', 'AMTMasker'),

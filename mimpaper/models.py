@@ -168,19 +168,28 @@ def check_mid_mask(ratio: float, k: int | None, depth: int, L: int, mask_ratio: 
     return ratio, default_mid_mask_depth(depth) if k is None else k, M
 
 # %% ../nbs/04_models.ipynb #910fbf8d
+@torch.compiler.disable
+def _bucketed_mask(masker: Masker, x: Tensor, ctx: MaskContext, bucket: int) -> MaskOut:
+    "Run the masker outside `torch.compile` and pad its visible count to the bucket: compiled code sees few shapes."
+    return masker(x, ctx).bucketed(bucket)
+
 class MAE(ViTEncoderBase):
     """Masked Autoencoder with a ViT backbone (He et al. 2022); `state_dict()` keys match facebookresearch/mae.
-    RMAE options: `decoder_attn_drop` (drop-edge, Sec. 2.1), `target_norm` (Sec. 2.2), `mid_mask_ratio`/`mid_mask_depth` (Sec. 2.3)."""
+    RMAE options: `decoder_attn_drop` (drop-edge, Sec. 2.1), `target_norm` (Sec. 2.2), `mid_mask_ratio`/`mid_mask_depth` (Sec. 2.3).
+    `keep_bucket`: pad ragged visible counts up to a multiple of it (few static shapes for `torch.compile`; results unchanged)."""
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, embed_dim: int = 1024,
                  depth: int = 24, num_heads: int = 16, decoder_embed_dim: int = 512, decoder_depth: int = 8,
                  decoder_num_heads: int = 16, mlp_ratio: float = 4., norm_pix_loss: bool = False,
                  mask_ratio: float = 0.75, masker: Masker | str | None = None, target_norm: TargetNorm | str | Mapping | None = None,
                  decoder_attn_drop: float = 0., encoder_attn_drop: float = 0., drop_path: float = 0.,
-                 mid_mask_ratio: float = 0., mid_mask_depth: int | None = None):
+                 mid_mask_ratio: float = 0., mid_mask_depth: int | None = None, keep_bucket: int = 1):
         super().__init__()
         self._build_encoder(img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
                             encoder_attn_drop, drop_path)
         L = self.patch_embed.num_patches
+        if not (isinstance(keep_bucket, int) and 1 <= keep_bucket <= L):
+            raise ConfigError(f"keep_bucket must be an int in [1, {L}] (the number of patches), got {keep_bucket!r}")
+        self.keep_bucket = keep_bucket
         # decoder
         self.decoder_embed = nn.Linear(embed_dim, decoder_embed_dim, bias=True)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, decoder_embed_dim))
@@ -225,14 +234,16 @@ class MAE(ViTEncoderBase):
              imgs: Tensor | None = None, batch: dict | None = None) -> MaskOut:
         "Choose visible/masked tokens with the masker (default: the model's)."
         ctx = MaskContext(mask_ratio, self.grid, noise=noise, imgs=imgs, batch=batch, model=self)
-        return (masker or self.masker)(x, ctx)
+        if self.keep_bucket == 1: return (masker or self.masker)(x, ctx)
+        return _bucketed_mask(masker or self.masker, x, ctx, self.keep_bucket)
 
     def mid_mask(self, mo: MaskOut) -> Tensor:
         "RMAE Sec. 2.3: `num_mid` of each sample's masked tokens, drawn at random -> `ids_mid [N, M]` (also in `mo.info`)."
         N, L = mo.mask.shape
-        if self.num_mid > L - mo.len_keep_max:
+        k_max = mo.info.get('len_keep_max_unpadded', mo.len_keep_max)  # visible tokens, not the bucket's padding
+        if self.num_mid > L - k_max:
             raise ConfigError(f"mid_mask_ratio={self.mid_mask_ratio} needs {self.num_mid} masked tokens, but the mask "
-                              f"leaves only {L - mo.len_keep_max} of {L} masked")
+                              f"leaves only {L - k_max} of {L} masked")
         score = torch.rand(N, L, device=mo.mask.device) + (~mo.mask).float() * 2     # masked tokens first, random order
         ids_mid = score.argsort(dim=1)[:, :self.num_mid]               # ids_mid: [N, M]
         mo.info['mid_ids'] = ids_mid
@@ -328,7 +339,7 @@ class FixedMasker(Masker):
     def __init__(self, mask: Tensor): self.fixed = mask.bool()
     def __call__(self, x: Tensor, ctx: MaskContext) -> MaskOut: return mask_from_bool(self.fixed.to(x.device))
 
-# %% ../nbs/04_models.ipynb #d831cbd2
+# %% ../nbs/04_models.ipynb #29c26d11
 class SimMIM(ViTEncoderBase):
     "SimMIM with a ViT encoder (Xie et al. 2022): mask-token substitution, linear PixelShuffle head, masked L1."
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, embed_dim: int = 768,
@@ -395,7 +406,7 @@ class SimMIM(ViTEncoderBase):
         return MAEOutput(loss, pred, mask, latent, mo, {'encoder': fe} if return_features else None,
                          {'encoder': ae} if return_attn else None, target)
 
-# %% ../nbs/04_models.ipynb #0089c000
+# %% ../nbs/04_models.ipynb #6fd4221b
 MODELS = {'mae': MAE, 'simmim': SimMIM}
 MODEL_PLUGINS = {'supervised': 'mimpaper.comparators', 'mocov3': 'mimpaper.comparators'}  # registered on import
 
@@ -411,7 +422,7 @@ def create_model(method: str = 'mae', size: str = 'base', **kwargs) -> nn.Module
     if size not in VIT_SIZES: raise ConfigError(f"unknown model size '{size}'; known: {', '.join(VIT_SIZES)}")
     return MODELS[method](**{**VIT_SIZES[size], **kwargs})
 
-# %% ../nbs/04_models.ipynb #9c4dff01
+# %% ../nbs/04_models.ipynb #657c83db
 ENCODER_PREFIXES = ('cls_token', 'pos_embed', 'patch_embed.', 'blocks.', 'norm.')
 
 def _is_encoder_key(k: str) -> bool: return k.startswith(ENCODER_PREFIXES)
@@ -456,7 +467,7 @@ def load_checkpoint(model: nn.Module, src: str | Path | Mapping, strict: bool = 
     return {'kind': 'full' if full else 'encoder', 'loaded': len(expected & set(sd)), 'ignored': sorted(ignored),
             'missing': sorted(missing), 'unexpected': sorted(unexpected)}
 
-# %% ../nbs/04_models.ipynb #52868c47
+# %% ../nbs/04_models.ipynb #48b4a459
 def encoder_state_dict(model: nn.Module) -> dict:
     "The encoder's weights under timm / official encoder key names."
     return {k: v for k, v in model.state_dict().items() if _is_encoder_key(k)}

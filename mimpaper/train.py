@@ -38,6 +38,7 @@ class TrainConfig:
     clip_grad: float | None = None
     amp: bool = True                 # bf16 autocast on CUDA (fp32 on CPU)
     compile: bool = False
+    compile_dynamic: bool | None = None  # torch.compile(dynamic=): False = static shapes (ragged AMR: set the model's keep_bucket)
     aug: str = 'mae'
     seed: int = 0
     ckpt_every: int = 1              # epochs between checkpoints (0: only the last)
@@ -294,7 +295,7 @@ class Trainer:
         self.fwd = self.model
         if self.world > 1:
             self.fwd = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
-        if cfg.compile: self.fwd = torch.compile(self.fwd)
+        if cfg.compile: self.fwd = torch.compile(self.fwd, dynamic=cfg.compile_dynamic)
         self.start_epoch, self.start_micro, self._pending_rng = 0, 0, None
         state = None
         if self.ckpt is not None:

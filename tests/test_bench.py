@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['one_thread', 'test_flops_vit_b16_mae', 'test_flops_hand_count_one_block',
            'test_flops_simmim_and_mid_tokens_match_torch_counter', 'test_plan_rows', 'test_rows_guarded_on_cpu',
-           'test_bench_smoke_cpu', 'test_hf_row_cpu', 'test_bench_main_cli']
+           'test_bench_smoke_cpu', 'test_hf_row_cpu', 'test_bench_main_cli', 'test_profile_shares_toy',
+           'test_decode_throughput', 'test_decode_cli']
 
 # %% ../nbs/tests/test_bench.ipynb #9b03b3c0
 import json, math
@@ -15,8 +16,8 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from mimpaper.bench import (ADDONS, BENCH_CONFIGS, NotAvailable, bench_main, bench_row, block_flops, build_addon,
-                            mae_flops, model_flops, plan_rows, run_bench, simmim_flops)
+from mimpaper.bench import (ADDONS, BENCH_CONFIGS, PROF_CATEGORIES, NotAvailable, bench_main, bench_row, block_flops,
+                            build_addon, decode_throughput, mae_flops, model_flops, plan_rows, run_bench, simmim_flops)
 from mimpaper.data import make_data
 from mimpaper.models import MAE, SimMIM, explicit_attention
 
@@ -70,7 +71,7 @@ def _ok(df):
     ok = df[df['status'] == 'ok']
     assert (ok['img_s'] > 0).all() and ok['step_ms_mean'].map(math.isfinite).all() and (ok['step_ms_median'] > 0).all()
     assert (ok['gflop_img'] > 0).all() and ok['tflops'].map(math.isfinite).all() and ok['mfu'].isna().all()   # no MFU on CPU
-    assert (ok['input_ms'] >= 0).all() and set(ok['precision']) == {'fp32'}
+    assert (ok['input_ms'] >= 0).all() and set(ok['precision']) == {'fp32'} and set(ok['optim']) == {'fused'}   # fused CPU AdamW
     return ok
 
 def test_bench_smoke_cpu(tmp_path):
@@ -99,6 +100,7 @@ def test_hf_row_cpu():
     data = make_data('synthetic', img_size=16, n_train=16, n_test=1, device='cpu')['train']
     r = bench_row('toy', 'hf-vitmae', batch=8, steps=2, warmup=1, data=data)
     assert r['status'] == 'ok', r['note']
+    assert r['optim'] == 'fused'                                        # the same optimizer as our rows
     assert r['img_s'] > 0 and r['n_params'] == sum(p.numel() for p in MAE(**BENCH_CONFIGS['toy']).parameters() if p.requires_grad)
 
 def test_bench_main_cli(tmp_path):
@@ -110,3 +112,45 @@ def test_bench_main_cli(tmp_path):
     assert bench_main(['--device', 'cpu', '--threads', '0', '--out', str(tmp_path)]) == 2
     assert bench_main(['--device', 'cpu', '--rounds', '0', '--out', str(tmp_path)]) == 2
     assert bench_main(['--device', 'cpu', '--sizes', 'toy', '--addons', 'nope', '--out', str(tmp_path)]) == 2
+    assert bench_main(['--device', 'cpu', '--sizes', 'toy', '--only', 'none', '--out', str(tmp_path)]) == 2   # no rows
+
+def test_profile_shares_toy():
+    "`--profile`: each row gets op-category shares of its step time; bench.md says where the time goes."
+    data = make_data('synthetic', img_size=16, n_train=16, n_test=1, device='cpu')['train']
+    r = bench_row('toy', 'mae', batch=8, steps=1, warmup=1, data=data, profile=True)
+    sh = {k[5:]: r[k] for k in r if k.startswith('prof_')}
+    assert set(sh) == set(PROF_CATEGORIES) and all(0 <= v <= 1 for v in sh.values())
+    assert sum(sh.values()) == pytest.approx(1) and sh['matmul'] > 0 and sh['attention'] > 0 and sh['optimizer'] > 0
+
+def _image_folder(root, n=8, size=16):
+    from PIL import Image
+    for k, c in enumerate(('cat', 'dog')):
+        (root / c).mkdir(parents=True)
+        for i in range(n): Image.new('RGB', (size, size), (20 * i, 120 * k, 200)).save(root / c / f'{i}.jpg')
+    return root
+
+def test_decode_throughput(tmp_path):
+    "Tiny ImageFolder (2 classes x 8 JPEGs): one row per worker count, positive img/s, per worker consistent."
+    rows = decode_throughput(_image_folder(tmp_path / 'imgs'), workers=(0, 1, 2), batch_size=2, img_size=8, n_batches=3, device='cpu')
+    assert [r['workers'] for r in rows] == [0, 1, 2]
+    for r in rows:
+        assert math.isfinite(r['img_s']) and r['img_s'] > 0 and r['startup_s'] > 0 and r['n_images'] == 6
+        assert r['img_s_per_worker'] == pytest.approx(r['img_s'] / max(r['workers'], 1)) and r['batch_ms'] > 0
+    assert rows[0]['prefetch_factor'] is None and rows[2]['prefetch_factor'] == 4 and rows[2]['pin_memory'] is False
+    with pytest.raises(Exception): decode_throughput(tmp_path / 'imgs', workers=(0,), batch_size=16)   # too few images
+
+def test_decode_cli(tmp_path):
+    "`--decode-only` writes decode.{csv,md}; with model rows and `--profile` both sections land in bench.md."
+    root, out = _image_folder(tmp_path / 'imgs'), tmp_path / 'out'
+    dec = ['--decode-root', str(root), '--decode-workers', '0,1', '--decode-batch', '4', '--decode-img-size', '8',
+           '--decode-batches', '2', '--device', 'cpu', '--out', str(out)]
+    assert bench_main(dec + ['--decode-only']) == 0
+    d = pd.read_csv(out / 'decode.csv')
+    assert list(d['workers']) == [0, 1] and (d['img_s'] > 0).all() and (d['n_images'] == 8).all()
+    assert not (out / 'bench.csv').exists() and '## JPEG decode throughput' in (out / 'decode.md').read_text()
+    assert bench_main(dec + ['--sizes', 'toy', '--only', 'mae', '--steps', '1', '--warmup', '1', '--batch', '8', '--profile']) == 0
+    md, df = (out / 'bench.md').read_text(), pd.read_csv(out / 'bench.csv')
+    assert '## Where the time goes' in md and '## JPEG decode throughput' in md and df['prof_matmul'].iloc[0] > 0
+    assert bench_main(['--decode-only', '--device', 'cpu', '--out', str(out)]) == 2                     # needs a root
+    assert bench_main(dec + ['--decode-only', '--decode-workers', 'x']) == 2
+    assert bench_main(['--decode-only', '--decode-root', str(tmp_path / 'nope'), '--device', 'cpu', '--out', str(out)]) == 2

@@ -6,7 +6,8 @@
 __all__ = ['KW', 'test_salience_three_tokens', 'test_most_salient_tokens_are_masked_without_noise',
            'test_amr_ratio_bounds_and_per_sample_visible_counts', 'test_amt_masked_thrown_visible_counts',
            'test_amt_refresh_and_crop_consistency', 'test_sbam_amr_through_trainer',
-           'test_amt_through_trainer_checkpoints_weights', 'test_sbam_on_simmim_through_trainer']
+           'test_amt_through_trainer_checkpoints_weights', 'test_sbam_on_simmim_through_trainer',
+           'test_amr_keep_bucket_bounds_compiled_graphs']
 
 # %% ../nbs/tests/test_salience.ipynb #d51afef5
 import math
@@ -149,3 +150,27 @@ def test_sbam_on_simmim_through_trainer(tmp_path):
                          masker=get_masker('sbam', amr=True))
     hist = Trainer(model, _data(), {**KW, 'mask_ratio': 0.6}, out_dir=tmp_path).fit()
     assert math.isfinite(hist[0]['loss']) and 0.45 - 1e-6 <= hist[0]['amr_ratio_mean'] <= 0.75 + 1e-6
+
+# %% ../nbs/tests/test_salience.ipynb #081011bc
+def _compiled_graphs(bucket: int, steps: int = 12) -> tuple[int, set]:
+    "Dynamo graphs made by `steps` forward/backward passes of a compiled MAE + SBAM/AMR (static shapes), and the K seen."
+    from torch._dynamo.utils import counters
+    torch._dynamo.reset(); counters.clear()
+    torch.manual_seed(0)
+    m = create_model('mae', 'micro', img_size=32, patch_size=4, embed_dim=32, depth=2, num_heads=2, decoder_embed_dim=16,
+                     decoder_depth=1, decoder_num_heads=2, masker=get_masker('sbam', amr=True), keep_bucket=bucket)
+    f = torch.compile(m, backend='eager', dynamic=False)               # dynamo only: no code generation in a test
+    ks = set()
+    for _ in range(steps):
+        out = f(torch.rand(16, 3, 32, 32)); out.loss.backward(); ks.add(out.mask_out.len_keep_max)
+    n = counters['stats']['unique_graphs']
+    torch._dynamo.reset()
+    return n, ks
+
+def test_amr_keep_bucket_bounds_compiled_graphs():
+    """Ragged AMR batches compiled with static shapes: unbucketed, every new visible count is a new graph; with
+    `keep_bucket=8` the masker runs eagerly and the model compiles once per bucket."""
+    n1, k1 = _compiled_graphs(1)
+    n8, k8 = _compiled_graphs(8)
+    assert len(k1) >= 3 and all(k % 8 == 0 for k in k8) and len(k8) <= 2, (k1, k8)
+    assert n8 <= 1 + len(k8) < n1, (n8, n1)
