@@ -6,7 +6,7 @@
 __all__ = ['one_thread', 'test_flops_vit_b16_mae', 'test_flops_hand_count_one_block',
            'test_flops_simmim_and_mid_tokens_match_torch_counter', 'test_plan_rows', 'test_rows_guarded_on_cpu',
            'test_bench_smoke_cpu', 'test_hf_row_cpu', 'test_bench_main_cli', 'test_profile_shares_toy',
-           'test_decode_throughput', 'test_decode_cli']
+           'test_decode_throughput', 'test_decode_cli', 'test_step_paths_trace_as_one_graph']
 
 # %% ../nbs/tests/test_bench.ipynb #9b03b3c0
 import json, math
@@ -154,3 +154,22 @@ def test_decode_cli(tmp_path):
     assert bench_main(['--decode-only', '--device', 'cpu', '--out', str(out)]) == 2                     # needs a root
     assert bench_main(dec + ['--decode-only', '--decode-workers', 'x']) == 2
     assert bench_main(['--decode-only', '--decode-root', str(tmp_path / 'nope'), '--device', 'cpu', '--out', str(out)]) == 2
+
+# %% ../nbs/tests/test_bench.ipynb #89ec8c3e
+def test_step_paths_trace_as_one_graph():
+    """The fast path has no host syncs and no data-dependent shapes (what CUDA graphs need): MAE, SimMIM, SBAM without
+    AMR, drop-edge and mid-level tokens trace as a single graph (`fullgraph=True`); SBAM+AMR does not (ragged counts),
+    which is what `keep_bucket` is for."""
+    import mimpaper.salience
+    from mimpaper.maskers import get_masker
+    from mimpaper.models import create_model
+    arch, dec = dict(img_size=32, patch_size=4, embed_dim=32, depth=2, num_heads=2), dict(decoder_embed_dim=16, decoder_depth=1, decoder_num_heads=2)
+    def one_graph(name, **kw):
+        torch._dynamo.reset(); torch.manual_seed(0)
+        m = create_model(name, 'micro', **arch, **(dec if name == 'mae' else {}), **kw)
+        try: torch.compile(m, fullgraph=True, backend='eager')(torch.rand(4, 3, 32, 32)).loss.backward(); return True
+        except Exception: return False
+        finally: torch._dynamo.reset()
+    assert one_graph('mae', norm_pix_loss=True) and one_graph('simmim')
+    assert one_graph('mae', masker=get_masker('sbam')) and one_graph('mae', decoder_attn_drop=0.3) and one_graph('mae', mid_mask_ratio=0.25)
+    assert not one_graph('mae', masker=get_masker('sbam', amr=True))
