@@ -22,11 +22,12 @@ from .train import TrainConfig, param_groups
 
 # %% auto #0
 __all__ = ['SDPA_OPS', 'BENCH_CONFIGS', 'SIZES', 'CUDA_ONLY', 'ADDON_CONFIGS', 'DEFAULT_BATCH', 'CPU_BATCH', 'MASK_RATIO',
-           'ADDONS', 'PROF_CATEGORIES', 'PROF_RULES', 'MD_COLUMNS', 'block_flops', 'mae_flops', 'simmim_flops',
-           'model_flops', 'PeakMemory', 'sync', 'matmul_peak_tflops', 'sdpa_backends', 'NotAvailable', 'build_addon',
-           'batch_stream', 'make_step', 'time_steps', 'make_adamw', 'op_category', 'profile_step', 'hf_vitmae',
-           'bench_row', 'plan_rows', 'add_comparisons', 'targets', 'markdown_table', 'run_bench', 'bench_markdown',
-           'profile_markdown', 'write_bench', 'decode_throughput', 'decode_markdown', 'write_decode', 'bench_main']
+           'ADDONS', 'COMPILED_KEEP_BUCKET', 'PROF_CATEGORIES', 'PROF_RULES', 'MD_COLUMNS', 'block_flops', 'mae_flops',
+           'simmim_flops', 'model_flops', 'PeakMemory', 'sync', 'matmul_peak_tflops', 'sdpa_backends', 'NotAvailable',
+           'build_addon', 'batch_stream', 'make_step', 'time_steps', 'make_adamw', 'op_category', 'profile_step',
+           'hf_vitmae', 'bench_row', 'plan_rows', 'add_comparisons', 'targets', 'markdown_table', 'run_bench',
+           'bench_markdown', 'profile_markdown', 'write_bench', 'decode_throughput', 'decode_markdown', 'write_decode',
+           'bench_main']
 
 # %% ../nbs/60_bench.ipynb #7e9d7eb3
 def block_flops(S: int | float, D: int, mlp_ratio: float = 4.) -> float:
@@ -154,6 +155,8 @@ ADDONS: dict[str, dict] = {
     'amt': dict(masker=('amt', {})),
     'all': dict(parts=['mto', 'sbam+amr', 'drop-edge', 'mid-tokens']),
 }
+
+COMPILED_KEEP_BUCKET = 8      # compiled rows with adaptive ratios pad visible counts to multiples of 8 (static shapes)
 
 class NotAvailable(Exception):
     "An add-on or peer library that this installation does not have."
@@ -334,6 +337,8 @@ def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: st
             else:
                 kw, masker = {}, None
                 if addon is not None: kw, masker, t, note = build_addon(addon); terms = build_loss_terms(t) if t else terms
+                if mode == 'compiled' and getattr(masker, 'amr', False):  # ragged counts: a few static shapes
+                    kw = {**kw, 'keep_bucket': COMPILED_KEEP_BUCKET}; note = (note + '; ' if note else '') + f'keep_bucket {COMPILED_KEEP_BUCKET}'
                 Model = MAE if impl == 'mae' else SimMIM
                 extra = dict(norm_pix_loss=True) if impl == 'mae' else dict(mask_block=2 if cfg['img_size'] // cfg['patch_size'] % 2 == 0 else 1)
                 model = Model(**cfg if impl == 'mae' else {k: v for k, v in cfg.items() if not k.startswith('decoder')},
@@ -341,7 +346,8 @@ def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: st
             model.to(device).train()
             opt, row['optim'] = make_adamw(param_groups(model, 0.05), lr=1e-4, betas=(0.9, 0.95))
             fwd = model
-            if mode == 'compiled': torch._dynamo.reset(); fwd = torch.compile(model)
+            if mode == 'compiled':
+                torch._dynamo.reset(); fwd = torch.compile(model, dynamic=False if getattr(model, 'keep_bucket', 1) > 1 else None)
             amp = device.type == 'cuda'
             step, state = make_step(model, fwd, opt, terms, device, amp, None if impl == 'hf-vitmae' else mask_ratio,
                                     hf=impl == 'hf-vitmae')
