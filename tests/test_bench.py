@@ -6,7 +6,8 @@
 __all__ = ['one_thread', 'test_flops_vit_b16_mae', 'test_flops_hand_count_one_block',
            'test_flops_simmim_and_mid_tokens_match_torch_counter', 'test_plan_rows', 'test_rows_guarded_on_cpu',
            'test_bench_smoke_cpu', 'test_hf_row_cpu', 'test_bench_main_cli', 'test_profile_shares_toy',
-           'test_decode_throughput', 'test_decode_cli', 'test_step_paths_trace_as_one_graph']
+           'test_decode_throughput', 'test_decode_cli', 'test_step_paths_trace_as_one_graph',
+           'test_paired_ratios_per_round']
 
 # %% ../nbs/tests/test_bench.ipynb #9b03b3c0
 import json, math
@@ -173,3 +174,16 @@ def test_step_paths_trace_as_one_graph():
     assert one_graph('mae', norm_pix_loss=True) and one_graph('simmim')
     assert one_graph('mae', masker=get_masker('sbam')) and one_graph('mae', decoder_attn_drop=0.3) and one_graph('mae', mid_mask_ratio=0.25)
     assert not one_graph('mae', masker=get_masker('sbam', amr=True))
+
+# %% ../nbs/tests/test_bench.ipynb #3abadf19
+def test_paired_ratios_per_round():
+    "Ratios are paired within a round: a machine that slows down between rounds does not bias `time vs MAE`."
+    from mimpaper.bench import paired_ratios
+    df = pd.DataFrame([{'config': 'c', 'name': 'mae', 'mode': 'eager', 'time_vs_mae': 1.},
+                       {'config': 'c', 'name': 'hf-vitmae', 'mode': 'eager', 'time_vs_mae': 0.5}])
+    pr = {('c', 'mae', 'eager'): {0: 100., 1: 200., 2: 100.}, ('c', 'hf-vitmae', 'eager'): {0: 120., 1: 250., 2: 110.}}
+    out = paired_ratios(df, pr).set_index('name')
+    assert out.loc['hf-vitmae', 'time_vs_mae'] == pytest.approx(1.2) and out.loc['mae', 'time_vs_mae'] == 1.
+    assert (out.loc['hf-vitmae', 'time_vs_mae_lo'], out.loc['hf-vitmae', 'time_vs_mae_hi']) == pytest.approx((1.1, 1.25))
+    one = paired_ratios(df, {k: {0: v[0]} for k, v in pr.items()}).set_index('name')   # one round: left as given
+    assert one.loc['hf-vitmae', 'time_vs_mae'] == 0.5 and math.isnan(one.loc['hf-vitmae', 'time_vs_mae_lo'])
