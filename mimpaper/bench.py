@@ -423,10 +423,6 @@ def add_comparisons(df, peak_tflops: float):
     return df
 
 # %% ../nbs/60_bench.ipynb #9f21ee79
-def _get(df, config, name, mode, col):
-    s = df[(df['config'] == config) & (df['name'] == name) & (df['mode'] == mode) & (df['status'] == 'ok')]
-    return float(s[col].iloc[0]) if len(s) else float('nan')
-
 def paired_ratios(df, per_round: dict):
     """`time_vs_mae` as the median over rounds of each round's ratio to plain MAE's step (rows of a round run back to
     back, so drifting machine speed cancels), with its range over rounds in `time_vs_mae_lo`/`_hi`; one round: unchanged."""
@@ -437,6 +433,11 @@ def paired_ratios(df, per_round: dict):
         if len(ratios) < 2: continue
         df.loc[i, ['time_vs_mae', 'time_vs_mae_lo', 'time_vs_mae_hi']] = statistics.median(ratios), min(ratios), max(ratios)
     return df
+
+# %% ../nbs/60_bench.ipynb #40724d4d
+def _get(df, config, name, mode, col):
+    s = df[(df['config'] == config) & (df['name'] == name) & (df['mode'] == mode) & (df['status'] == 'ok')]
+    return float(s[col].iloc[0]) if len(s) else float('nan')
 
 def targets(df) -> list[dict]:
     "Each target of the issue with the measured figure and whether it holds (None: not measured)."
@@ -460,7 +461,7 @@ def targets(df) -> list[dict]:
         f'{T} eager (CPU)' + (f'; per-round {lo:.2f}-{hi:.2f}x' if math.isfinite(lo) else ''))
     return out
 
-# %% ../nbs/60_bench.ipynb #4ef24f78
+# %% ../nbs/60_bench.ipynb #a09ff557
 MD_COLUMNS = [('config', 'config'), ('name', 'row'), ('mode', 'mode'), ('precision', 'prec'), ('batch', 'batch'),
               ('status', 'status'), ('img_s', 'img/s'), ('step_ms_mean', 'step ms mean'), ('step_ms_median', 'step ms median'),
               ('time_vs_mae', 'time vs MAE'), ('time_vs_mae_lo', 'min'), ('time_vs_mae_hi', 'max'), ('peak_mem_mb', 'peak MB'), ('mem_vs_mae', 'mem vs MAE'),
@@ -483,7 +484,7 @@ def markdown_table(df, columns=MD_COLUMNS) -> str:
     for _, r in df.iterrows(): lines.append('| ' + ' | '.join(_fmt(r[c], c) for c, _ in cols) + ' |')
     return '\n'.join(lines)
 
-# %% ../nbs/60_bench.ipynb #a09ff557
+# %% ../nbs/60_bench.ipynb #7d5da4e7
 def _gpu_info(device: torch.device) -> dict:
     if device.type != 'cuda': return {}
     import subprocess
@@ -556,7 +557,7 @@ def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sd
     if out is not None: write_bench(df, info, out, seed)
     return df, info
 
-# %% ../nbs/60_bench.ipynb #6fcbda66
+# %% ../nbs/60_bench.ipynb #47a1c4ac
 def bench_markdown(df, info: dict) -> str:
     "The `bench.md` page: run notes, the table, the targets."
     cuda = info['device'].startswith('cuda')
@@ -609,7 +610,7 @@ def write_bench(df, info: dict, out: str | Path, seed: int = 0) -> Results:
     res.finish(bench=info)
     return res
 
-# %% ../nbs/60_bench.ipynb #7d5da4e7
+# %% ../nbs/60_bench.ipynb #5e6ceabf
 def _decode_root(root: str | Path, split: str | None) -> tuple[Path, str | None]:
     if str(root) == 'cifar10' and not Path(root).exists(): root = extract_cifar10()
     root = Path(root)
@@ -653,7 +654,7 @@ def decode_markdown(rows: list[dict]) -> str:
         f"{r['cpu_count']} CPU cores, load average {os.getloadavg()[0]:.1f}. `workers = 0` decodes in the main process; "
         "per worker = img/s / max(workers, 1).", '', markdown_table(pd.DataFrame(rows), cols), '']) + '\n'
 
-# %% ../nbs/60_bench.ipynb #1b2b7054
+# %% ../nbs/60_bench.ipynb #2443b9dc
 def write_decode(rows: list[dict], out: str | Path, params: dict | None = None) -> Path:
     "Write a decode-only run: `decode.csv`, `decode.md` and `decode_provenance.json` under `out`."
     import pandas as pd
@@ -665,7 +666,7 @@ def write_decode(rows: list[dict], out: str | Path, params: dict | None = None) 
     atomic_json(out / 'decode_provenance.json', provenance(params, files=['decode.csv', 'decode.md'], decode=rows))
     return out
 
-# %% ../nbs/60_bench.ipynb #1012419f
+# %% ../nbs/60_bench.ipynb #bc28b6b1
 def bench_main(argv: list[str] | None = None) -> int:
     "`mimpaper bench`: run the benchmark and write the table."
     p = argparse.ArgumentParser(prog='mimpaper bench', description='Benchmark MAE/SimMIM/HF ViTMAE and the add-ons (img/s, step time, memory, MFU).')
