@@ -17,7 +17,7 @@ from .losses import LossTerm, build_loss_terms, combine, forward_needs
 from .maskers import check_ratio
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TrainConfig', 'lr_at', 'param_groups', 'Checkpointer', 'MetricsLog', 'NonFiniteLoss',
+__all__ = ['NO_DECAY_NAMES', 'TrainConfig', 'lr_at', 'param_groups', 'Checkpointer', 'MetricsLog', 'warm_start', 'NonFiniteLoss',
            'init_distributed', 'Trainer']
 
 # %% ../nbs/06_train.ipynb #532666b0
@@ -33,6 +33,9 @@ class TrainConfig:
     min_lr: float = 0.0
     warmup_epochs: float = 1.0
     weight_decay: float = 0.05
+    no_decay_tokens: bool = False    # True: also exempt cls/mask tokens from decay (the official MAE decays them)
+    init_from: str | None = None     # warm start from a run folder or checkpoint file (see `init_mode`)
+    init_mode: str = 'weights'       # 'weights': fresh optimizer and schedule; 'branch': continue its schedule (same recipe)
     betas: tuple = (0.9, 0.95)
     mask_ratio: float | None = None  # None: the model's default
     clip_grad: float | None = None
@@ -44,6 +47,7 @@ class TrainConfig:
     ckpt_every: int = 1              # epochs between checkpoints (0: only the last)
     ckpt_every_steps: int = 0        # also every N optimizer steps (0: off)
     keep_last: int = 2
+    keep_epochs: tuple = ()          # epoch-end checkpoints never pruned (branch points: see `init_mode='branch'`)
     log_every: int = 20              # optimizer steps between logged rows (the only host syncs)
     progress: bool = True
     device: str = 'auto'
@@ -60,7 +64,8 @@ class TrainConfig:
             if getattr(self, k) < 1: raise ConfigError(f"{k} must be >= 1, got {getattr(self, k)}")
         for k in ('ckpt_every', 'ckpt_every_steps', 'warmup_epochs', 'weight_decay', 'min_lr', 'dist_timeout'):
             if getattr(self, k) < 0: raise ConfigError(f"{k} must be >= 0, got {getattr(self, k)}")
-        self.betas = tuple(self.betas)
+        self.betas, self.keep_epochs = tuple(self.betas), tuple(int(e) for e in self.keep_epochs)
+        if self.init_mode not in ('weights', 'branch'): raise ConfigError(f"init_mode must be 'weights' or 'branch', got {self.init_mode!r}")
 
     @property
     def base_lr(self) -> float:
@@ -76,19 +81,20 @@ def lr_at(t: float, base_lr: float, warmup: float, total: float, min_lr: float =
 # %% ../nbs/06_train.ipynb #5295dfc4
 NO_DECAY_NAMES = ('cls_token', 'mask_token', 'pos_embed', 'decoder_pos_embed', 'mid_mask_token')
 
-def param_groups(model: nn.Module, weight_decay: float = 0.05) -> list[dict]:
-    "Two AdamW groups: decay on weight matrices, none on 1-D params, biases and tokens."
+def param_groups(model: nn.Module, weight_decay: float = 0.05, no_decay_tokens: bool = False) -> list[dict]:
+    "Two AdamW groups as the official MAE: no decay on 1-D params and biases (also on tokens with `no_decay_tokens`)."
     decay, no_decay = [], []
     for n, p in model.named_parameters():
         if not p.requires_grad: continue
-        (no_decay if p.ndim <= 1 or n.endswith('.bias') or n.split('.')[-1] in NO_DECAY_NAMES else decay).append(p)
+        token = no_decay_tokens and n.split('.')[-1] in NO_DECAY_NAMES
+        (no_decay if p.ndim <= 1 or n.endswith('.bias') or token else decay).append(p)
     return [{'params': no_decay, 'weight_decay': 0.}, {'params': decay, 'weight_decay': weight_decay}]
 
 # %% ../nbs/06_train.ipynb #9355fe5a
 class Checkpointer:
     "Atomic checkpoints in `dir` with a sha256 each, a `latest` pointer and keep-last-k retention."
-    def __init__(self, dir: str | Path, keep_last: int = 2):
-        self.dir, self.keep_last = Path(dir), max(1, keep_last)
+    def __init__(self, dir: str | Path, keep_last: int = 2, keep: Iterable[str] = ()):
+        self.dir, self.keep_last, self.keep = Path(dir), max(1, keep_last), {f'checkpoint-{k}.pt' for k in keep}
 
     def files(self) -> list[Path]:
         "Checkpoint files, oldest first."
@@ -107,7 +113,7 @@ class Checkpointer:
         atomic_write(self._sha(path), hashlib.sha256(data).hexdigest() + '\n')
         atomic_write(self.dir / 'latest', path.name + '\n')
         for old in self.files()[:-self.keep_last]:
-            if old != path: old.unlink(missing_ok=True); self._sha(old).unlink(missing_ok=True)
+            if old != path and old.name not in self.keep: old.unlink(missing_ok=True); self._sha(old).unlink(missing_ok=True)
         return path
 
     def clean_tmp(self) -> int:
@@ -213,6 +219,31 @@ def _num(v: str):
     try: f = float(v); return int(f) if f.is_integer() and '.' not in v and 'e' not in v else f
     except (TypeError, ValueError): return v
 
+# %% ../nbs/06_train.ipynb #82d1e022
+def warm_start(model: nn.Module, src: str | Path | dict) -> dict:
+    "Load the weights of run folder or checkpoint `src` into `model`; returns `{'from', 'loaded', 'fresh'}`."
+    from mimpaper.models import read_state_dict
+    p = Path(src) if isinstance(src, (str, Path)) else None
+    if p is None: sd, where = dict(src['model'] if 'model' in src else src), 'a state dict'
+    elif p.is_dir():
+        ck = Checkpointer(p / 'checkpoints' if (p / 'checkpoints').is_dir() else p)
+        state = ck.load()
+        if state is None: raise ConfigError(f"train.init_from={src}: no readable checkpoint in {ck.dir}")
+        sd, where = state['model'], state['_path']
+    elif p.is_file(): sd, where = read_state_dict(p), str(p)
+    else: raise ConfigError(f"train.init_from={src} is neither a run folder nor a checkpoint file")
+    own = model.state_dict()
+    extra = sorted(k for k in sd if k not in own)
+    bad = sorted(k for k in sd if k in own and sd[k].shape != own[k].shape)
+    if extra or bad:
+        raise ConfigError(f"train.init_from={src} does not fit this model: " + '; '.join(
+            ([f"no place for {', '.join(extra[:4])}"] if extra else []) + ([f"other shape: {', '.join(bad[:4])}"] if bad else [])))
+    model.load_state_dict(sd, strict=False)
+    fresh = sorted(k for k in own if k not in sd)
+    print(f"warm start from {where}: {len(sd)} tensors" + (f"; fresh: {', '.join(fresh)}" if fresh else ''))
+    return {'from': where, 'loaded': len(sd), 'fresh': fresh}
+
+
 # %% ../nbs/06_train.ipynb #ceefc782
 def _rng_state() -> dict:
     s = {'torch': torch.get_rng_state(), 'numpy': np.random.get_state(), 'python': random.getstate()}
@@ -222,6 +253,12 @@ def _rng_state() -> dict:
 def _set_rng_state(s: dict):
     torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['python'])
     if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+
+def _plain(v):
+    "A config value comparable across a checkpoint round trip (tuples and lists alike)."
+    return [_plain(x) for x in v] if isinstance(v, (list, tuple)) else v
+
+
 
 class NonFiniteLoss(RuntimeError):
     "Raised when the loss becomes NaN/inf (the last good checkpoint is kept)."
@@ -273,7 +310,8 @@ class Trainer:
             raise ConfigError(f"batch_size {self.cfg.batch_size} x accum_steps {self.cfg.accum_steps} exceeds the dataset ({len(data)} images)")
         self.opt_steps_per_epoch = self.spe // self.cfg.accum_steps
         self.log = MetricsLog(self.out_dir, enabled=self.rank == 0)
-        self.ckpt = Checkpointer(self.out_dir / 'checkpoints', self.cfg.keep_last) if self.out_dir else None
+        self.ckpt = Checkpointer(self.out_dir / 'checkpoints', self.cfg.keep_last,
+                                 keep=[f'{e:04d}' for e in self.cfg.keep_epochs]) if self.out_dir else None
         self.last_ckpt: str | None = None
 
     # hooks: explicit callbacks, then the masker and loss terms when they define the hook
@@ -291,7 +329,8 @@ class Trainer:
         seed_everything(cfg.seed + self.rank)
         self.model.to(self.device)
         fused = self.device.type == 'cuda'
-        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.base_lr, betas=cfg.betas, fused=fused)
+        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay, cfg.no_decay_tokens), lr=cfg.base_lr,
+                                     betas=cfg.betas, fused=fused)
         self.fwd = self.model
         if self.world > 1:
             self.fwd = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
@@ -306,11 +345,16 @@ class Trainer:
                     raise DataError(f"none of the {len(self.ckpt.files())} checkpoints in {self.ckpt.dir} is readable (see the warnings); "
                                     "move them away, or set train.resume=false, to start over")
         if state is not None: self._restore(state)
-        else: self.log.truncate(0, 0)                                    # a fresh start drops rows of a killed run
+        else:
+            self.log.truncate(0, 0)                                      # a fresh start drops rows of a killed run
+            if cfg.init_from and cfg.init_mode == 'branch': self._branch_from(cfg.init_from)
+            elif cfg.init_from: self.warm_start = warm_start(self.model, cfg.init_from)
 
     def state_dict(self, epoch: int, micro: int) -> dict:
         "Everything needed to continue exactly: weights, optimizer, counters, RNG states, config."
+        names = {id(p): n for n, p in self.model.named_parameters()}
         return {'model': self.model.state_dict(), 'optimizer': self.opt.state_dict(), 'epoch': epoch, 'micro': micro,
+                'param_names': [[names[id(p)] for p in g['params']] for g in self.opt.param_groups],
                 'step': self.step, 'skipped': self.skipped, 'rng': _rng_state(), 'cfg': dataclasses.asdict(self.cfg),
                 'history': self.history, 'hooks': self._hook_states(),
                 'sums': {k: v.cpu() for k, v in getattr(self, '_sums', {}).items()} if micro else {},
@@ -335,6 +379,42 @@ class Trainer:
         self.log.truncate(self.step, self.start_epoch)
         self.last_ckpt = Path(state['_path']).name
         if self.rank == 0: print(f"resumed from {state['_path']} at epoch {self.start_epoch}, step {self.step}")
+
+    _SCHEDULE = ('epochs', 'batch_size', 'accum_steps', 'blr', 'lr', 'lr_scale_batch', 'min_lr', 'warmup_epochs', 'seed',
+                 'weight_decay', 'betas', 'aug')
+
+    def _branch_from(self, src: str | Path):
+        """`init_mode='branch'`: continue the run whose epoch-end checkpoint is `src` with this trainer's method, on
+        the same schedule: its weights, optimizer moments (matched by parameter name; new parameters start fresh),
+        step, epoch, RNG state and history. The recipe (epochs, lr, warmup, seed, ...) must be the source's."""
+        p = Path(src)
+        if not p.is_file(): raise ConfigError(f"train.init_from={src}: init_mode='branch' needs a checkpoint file "
+                                              "(e.g. RUN/checkpoints/checkpoint-0006.pt, kept with train.keep_epochs)")
+        try: state = Checkpointer(p.parent)._read(p, 'cpu')
+        except Exception as e: raise ConfigError(f"train.init_from={src} cannot be read ({type(e).__name__}: {e})") from None
+        src_cfg = state.get('cfg', {})
+        diff = [k for k in self._SCHEDULE if k in src_cfg and _plain(src_cfg[k]) != _plain(getattr(self.cfg, k))]
+        if diff: raise ConfigError(f"train.init_from={src}: a branch keeps the source's schedule, but "
+                                   + ', '.join(f"{k}={getattr(self.cfg, k)!r} (source {src_cfg[k]!r})" for k in diff))
+        if state.get('micro'): raise ConfigError(f"train.init_from={src} is a mid-epoch checkpoint; branch from an epoch end")
+        self.warm_start = {**warm_start(self.model, {'model': state['model']}), 'from': str(p), 'mode': 'branch',
+                           'epoch': state['epoch']}
+        own = self.opt.state_dict()
+        names = {id(q): n for n, q in self.model.named_parameters()}
+        new_idx = {names[id(q)]: i for g, go in zip(own['param_groups'], self.opt.param_groups) for q, i in zip(go['params'], g['params'])}
+        old = state['optimizer']
+        old_names = state.get('param_names') or [[None] * len(g['params']) for g in old['param_groups']]
+        moved = {}
+        for g, ng in zip(old['param_groups'], old_names):
+            for n, i in zip(ng, g['params']):
+                if n in new_idx and i in old['state']: moved[new_idx[n]] = old['state'][i]
+        self.opt.load_state_dict({'state': moved, 'param_groups': own['param_groups']})
+        self.start_epoch, self.start_micro, self.step = state['epoch'], 0, state['step']
+        self.history = list(state.get('history', []))
+        self._pending_rng = state['rng']
+        self.log.epochs = list(self.history)
+        if self.log.enabled: self.log._write_epochs()
+        if self.rank == 0: print(f"branched from {p} at epoch {self.start_epoch}, step {self.step}")
 
     def _apply_pending_rng(self):
         if self._pending_rng is not None: _set_rng_state(self._pending_rng); self._pending_rng = None

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['KW', 'test_lr_schedule_values', 'test_lr_logged_by_the_trainer_follows_the_schedule',
-           'test_param_groups_skip_decay_on_norms_biases_tokens', 'test_resume_at_epoch_boundary_is_exact',
+           'test_param_groups_decay_tokens_as_the_official_mae', 'test_resume_at_epoch_boundary_is_exact',
            'test_resume_mid_epoch_is_exact', 'test_corrupt_latest_checkpoint_falls_back',
            'test_non_finite_loss_stops_with_the_step_and_terms', 'test_bad_train_configs_are_one_line_errors']
 
@@ -53,14 +53,16 @@ def test_lr_logged_by_the_trainer_follows_the_schedule(tmp_path):
     assert steps.lr.tolist() == pytest.approx(expect)
 
 # %% ../nbs/tests/test_train.ipynb #52e97bd8
-def test_param_groups_skip_decay_on_norms_biases_tokens():
+def test_param_groups_decay_tokens_as_the_official_mae():
     m = _model()
-    no_decay, decay = param_groups(m, 0.05)
     names = {id(p): n for n, p in m.named_parameters()}
-    nd = {names[id(p)] for p in no_decay['params']}
-    assert {'cls_token', 'mask_token', 'norm.weight', 'blocks.0.attn.qkv.bias'} <= nd
-    assert 'pos_embed' not in nd and 'blocks.0.attn.qkv.weight' in {names[id(p)] for p in decay['params']}
+    no_decay, decay = param_groups(m, 0.05)                    # official add_weight_decay: only 1-D params and biases skip
+    nd, d = {names[id(p)] for p in no_decay['params']}, {names[id(p)] for p in decay['params']}
+    assert {'norm.weight', 'blocks.0.attn.qkv.bias'} <= nd and {'cls_token', 'mask_token', 'blocks.0.attn.qkv.weight'} <= d
+    assert 'pos_embed' not in nd | d                           # frozen sin-cos table: in no group
     assert decay['weight_decay'] == 0.05 and no_decay['weight_decay'] == 0.
+    no_decay, _ = param_groups(m, 0.05, no_decay_tokens=True)  # the option: tokens exempt too
+    assert {'cls_token', 'mask_token'} <= {names[id(p)] for p in no_decay['params']}
 
 # %% ../nbs/tests/test_train.ipynb #ebea73e9
 def _same(a, b): return all(torch.equal(x, y) for x, y in zip(a.values(), b.values()))
