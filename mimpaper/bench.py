@@ -13,19 +13,21 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import Tensor, nn
 
-from .core import ConfigError, DataError, Results, atomic_json, atomic_write, default_device, provenance, seed_everything
+from .core import (ConfigError, DataError, Results, atomic_json, atomic_write, cpu_info, default_device, device_name,
+                           provenance, seed_everything)
 from .data import extract_cifar10, folder_loader, make_data
 from .losses import build_loss_terms, combine, forward_needs
 from .maskers import get_masker
 from .models import MAE, SimMIM, explicit_attention
-from .train import TrainConfig, param_groups
+from .train import TrainConfig, attention_context, cpu_bf16_native, param_groups
 
 # %% auto #0
 __all__ = ['SDPA_OPS', 'BENCH_CONFIGS', 'SIZES', 'CUDA_ONLY', 'ADDON_CONFIGS', 'DEFAULT_BATCH', 'CPU_BATCH', 'MASK_RATIO',
-           'ADDONS', 'COMPILED_KEEP_BUCKET', 'PROF_CATEGORIES', 'PROF_RULES', 'MD_COLUMNS', 'block_flops', 'mae_flops',
-           'simmim_flops', 'model_flops', 'PeakMemory', 'sync', 'matmul_peak_tflops', 'sdpa_backends', 'NotAvailable',
-           'build_addon', 'batch_stream', 'make_step', 'time_steps', 'make_adamw', 'op_category', 'profile_step',
-           'hf_vitmae', 'bench_row', 'plan_rows', 'add_comparisons', 'paired_ratios', 'targets', 'markdown_table',
+           'PRECISIONS', 'HF_PRECISIONS', 'HF_ATTN', 'ADDONS', 'COMPILED_KEEP_BUCKET', 'PROF_CATEGORIES', 'PROF_RULES',
+           'MD_COLUMNS', 'block_flops', 'mae_flops', 'simmim_flops', 'model_flops', 'PeakMemory', 'sync',
+           'matmul_peak_tflops', 'sdpa_backends', 'NotAvailable', 'build_addon', 'batch_stream', 'make_step',
+           'time_steps', 'make_adamw', 'op_category', 'profile_step', 'hf_vitmae', 'resolve_precision', 'bf16_native',
+           'bench_row', 'plan_rows', 'precision_rows', 'add_comparisons', 'paired_ratios', 'targets', 'markdown_table',
            'run_bench', 'bench_markdown', 'profile_markdown', 'write_bench', 'decode_throughput', 'decode_markdown',
            'write_decode', 'bench_main']
 
@@ -36,7 +38,7 @@ def block_flops(S: int | float, D: int, mlp_ratio: float = 4.) -> float:
 
 def mae_flops(img_size: int, patch_size: int, embed_dim: int, depth: int, decoder_embed_dim: int, decoder_depth: int,
               mask_ratio: float = 0.75, mlp_ratio: float = 4., in_chans: int = 3, n_visible: float | None = None,
-              n_mid: int = 0, mid_depth: int | None = None) -> float:
+              n_mid: int = 0, mid_depth: int | None = None, mid_decode: bool = True) -> float:
     "Forward FLOPs of one MAE image (`F_MAE` above); `n_visible` overrides `K = int(L (1 - mask_ratio))`."
     L, P = (img_size // patch_size) ** 2, patch_size ** 2 * in_chans
     K = int(L * (1 - mask_ratio)) if n_visible is None else n_visible
@@ -44,7 +46,8 @@ def mae_flops(img_size: int, patch_size: int, embed_dim: int, depth: int, decode
     k = depth if not n_mid else mid_depth                              # blocks before the mid-level tokens join
     enc = k * block_flops(1 + K, D, mlp_ratio) + (depth - k) * block_flops(1 + K + n_mid, D, mlp_ratio)
     dec = decoder_depth * block_flops(1 + L, Dd, mlp_ratio)
-    return 2 * L * P * D + enc + 2 * (1 + K) * D * Dd + dec + 2 * (1 + L) * Dd * P
+    embed = 2 * (1 + K + (n_mid if mid_decode else 0)) * D * Dd     # decoder_embed (mid tokens too when they are decoded)
+    return 2 * L * P * D + enc + embed + dec + 2 * (1 + L) * Dd * P
 
 def simmim_flops(img_size: int, patch_size: int, embed_dim: int, depth: int, mlp_ratio: float = 4., in_chans: int = 3) -> float:
     "Forward FLOPs of one SimMIM image (`F_SimMIM` above): every token is encoded."
@@ -60,7 +63,7 @@ def model_flops(model: nn.Module, mask_ratio: float | None = None, n_visible: fl
     dec = model.decoder_blocks[0]
     return 3 * mae_flops(a['img_size'], a['patch_size'], a['embed_dim'], a['depth'], dec.norm1.normalized_shape[0],
                          len(model.decoder_blocks), model.mask_ratio if mask_ratio is None else mask_ratio, a['mlp_ratio'],
-                         a['in_chans'], n_visible, model.num_mid, model.mid_mask_depth)
+                         a['in_chans'], n_visible, model.num_mid, model.mid_mask_depth, getattr(model, 'mid_mask_decode', False))
 
 # %% ../nbs/60_bench.ipynb #885a2030
 def _proc_kb(key: str) -> float:
@@ -142,7 +145,11 @@ CUDA_ONLY = {'vit-b16-224'}
 ADDON_CONFIGS = ('toy', 'cifar-micro', 'vit-b16-224')      # add-on rows run at these configs
 DEFAULT_BATCH = {('cuda', 'vit-b16-224'): 256, ('cuda', 'cifar-micro'): 1024, ('cuda', 'cifar-tiny'): 1024}
 CPU_BATCH = 32
-MASK_RATIO = {'mae': 0.75, 'hf-vitmae': 0.75, 'simmim': 0.6}
+MASK_RATIO = {'mae': 0.75, 'hf-vitmae': 0.75, 'hf-vitmae-attn-eager': 0.75, 'simmim': 0.6}
+PRECISIONS = {                   # label: (bf16 autocast, our attention path; see `train.attention_context`)
+    'fp32': (False, 'sdpa'), 'bf16': (True, 'sdpa'), 'bf16-sdpa32': (True, 'sdpa-fp32'), 'bf16-explicit': (True, 'explicit')}
+HF_PRECISIONS = ('fp32', 'bf16')             # Hugging Face rows: autocast or not (its attention: `attn_implementation`)
+HF_ATTN = {'hf-vitmae': 'sdpa', 'hf-vitmae-attn-eager': 'eager'}
 
 ADDONS: dict[str, dict] = {
     'mto': dict(loss_terms=[{'name': 'recon'}, {'name': 'mto'}]),
@@ -197,8 +204,8 @@ def _hooks(objs, name):
     return [getattr(o, name) for o in objs if o is not None and callable(getattr(o, name, None))]
 
 def make_step(model: nn.Module, fwd: nn.Module, opt: torch.optim.Optimizer, terms: list | None, device: torch.device,
-              amp: bool, mask_ratio: float | None, hf: bool = False) -> tuple[Callable[[dict], Tensor], SimpleNamespace]:
-    "One training step `step(batch) -> loss` (what `Trainer.fit` does per micro-step, accum 1) and its trainer-like state."
+              amp: bool, mask_ratio: float | None, hf: bool = False, attention: str = 'sdpa') -> tuple[Callable[[dict], Tensor], SimpleNamespace]:
+    "One training step `step(batch) -> loss` (what `Trainer.fit` does per micro-step, accum 1; `attention`: our attention path) and its trainer-like state."
     state = SimpleNamespace(model=model, step=0, epoch=0, last_out=None, last_batch=None, device=device, rank=0, world=1)
     if hf:
         def step(batch):
@@ -210,7 +217,7 @@ def make_step(model: nn.Module, fwd: nn.Module, opt: torch.optim.Optimizer, term
     need_f, need_a = forward_needs(terms)
     end_hooks = _hooks([getattr(model, 'masker', None), *terms], 'on_step_end')
     def step(batch):
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp), attention_context(attention, model):
             out = fwd(batch['img'], mask_ratio=mask_ratio, batch=batch, return_features=need_f, return_attn=need_a)
             total, parts = combine(terms, out, batch)
         total.backward(); opt.step(); opt.zero_grad(set_to_none=True)
@@ -292,8 +299,8 @@ def profile_step(step: Callable[[dict], Any], batches, n: int = 3, warmup: int =
     return {k: v / total if total > 0 else float('nan') for k, v in us.items()}
 
 # %% ../nbs/60_bench.ipynb #e0cac640
-def hf_vitmae(cfg: dict, mask_ratio: float = 0.75, norm_pix_loss: bool = True) -> nn.Module:
-    "Hugging Face `ViTMAEForPreTraining` with the same architecture as `MAE(**cfg)` (SDPA attention)."
+def hf_vitmae(cfg: dict, mask_ratio: float = 0.75, norm_pix_loss: bool = True, attn: str = 'sdpa') -> nn.Module:
+    "Hugging Face `ViTMAEForPreTraining` with the same architecture as `MAE(**cfg)` (`attn`: its `attn_implementation`, sdpa or eager)."
     try: from transformers import ViTMAEConfig, ViTMAEForPreTraining
     except ImportError as e: raise NotAvailable(f"transformers is not installed ({e.name})") from None
     c = ViTMAEConfig(image_size=cfg['img_size'], patch_size=cfg['patch_size'], num_channels=3,
@@ -302,7 +309,7 @@ def hf_vitmae(cfg: dict, mask_ratio: float = 0.75, norm_pix_loss: bool = True) -
                      decoder_num_hidden_layers=cfg['decoder_depth'], decoder_num_attention_heads=cfg['decoder_num_heads'],
                      decoder_intermediate_size=4 * cfg['decoder_embed_dim'], mask_ratio=mask_ratio,
                      norm_pix_loss=norm_pix_loss, layer_norm_eps=1e-6, qkv_bias=True, hidden_dropout_prob=0.,
-                     attention_probs_dropout_prob=0., attn_implementation='sdpa')
+                     attention_probs_dropout_prob=0., attn_implementation=attn)
     return ViTMAEForPreTraining(c)
 
 def _versions() -> dict:
@@ -313,30 +320,49 @@ def _versions() -> dict:
     return v
 
 # %% ../nbs/60_bench.ipynb #8ce9e7d0
-def _row_base(config, name, impl, addon, mode, device, batch) -> dict:
+def resolve_precision(precision: str, device: torch.device) -> str:
+    "A `PRECISIONS` label: 'auto' is what the trainer runs by default (bf16 on CUDA, fp32 on a CPU)."
+    if precision == 'auto': return 'bf16' if torch.device(device).type == 'cuda' else 'fp32'
+    if precision not in PRECISIONS: raise ConfigError(f"precision must be 'auto' or one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision
+
+def bf16_native(device: torch.device) -> bool:
+    "Whether bf16 matmul is native on `device`: CUDA, or a CPU with `amx_bf16`/`avx512_bf16`."
+    return torch.device(device).type == 'cuda' or cpu_bf16_native()
+
+def _row_base(config, name, impl, addon, mode, device, batch, precision='auto') -> dict:
+    prec = resolve_precision(precision, device)
+    hf = impl in HF_ATTN
     return {'config': config, 'name': name, 'impl': impl, 'addon': addon, 'mode': mode, 'device': device.type,
-            'precision': 'bf16' if device.type == 'cuda' else 'fp32', 'batch': batch, 'status': 'ok', 'note': ''}
+            'precision': prec, 'attention': HF_ATTN[impl] if hf else PRECISIONS[prec][1],
+            'native': not PRECISIONS[prec][0] or bf16_native(device), 'batch': batch, 'status': 'ok', 'note': ''}
 
 def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: str = 'eager', device: str | torch.device = 'cpu',
               batch: int = 32, steps: int = 20, warmup: int = 3, data=None, sdpa: str = 'default', seed: int = 0,
-              profile: bool = False) -> dict:
-    "Measure one row: `impl` in mae/simmim/hf-vitmae, optional add-on (MAE only), mode eager/compiled; `profile`: add `prof_*` shares."
+              profile: bool = False, precision: str = 'auto') -> dict:
+    """Measure one row: `impl` in mae/simmim/hf-vitmae(-attn-eager), optional add-on (MAE only), mode eager/compiled,
+    `precision` a `PRECISIONS` label or 'auto'; `profile`: add `prof_*` shares. bf16 where it is not native is run, and marked."""
     device = torch.device(device)
     name = impl if addon is None else f'mae+{addon}'
-    row = _row_base(config, name, impl, addon or '', mode, device, batch)
+    row = _row_base(config, name, impl, addon or '', mode, device, batch, precision)
+    hf = impl in HF_ATTN
+    if hf and row['precision'] not in HF_PRECISIONS: return {**row, 'status': 'skipped', 'note': f"{row['precision']} is our attention path only"}
+    if not row['native']: row['note'] = 'bf16 NOT NATIVE here (no amx_bf16/avx512_bf16: emulated)'
     cfg = BENCH_CONFIGS[config]
     if config in CUDA_ONLY and device.type != 'cuda': return {**row, 'status': 'skipped', 'note': 'CUDA only (too slow on CPU)'}
     if mode == 'compiled' and device.type != 'cuda': return {**row, 'status': 'skipped', 'note': 'compiled rows are CUDA only'}
     model = opt = step = None
     try:
         seed_everything(seed)
-        note, terms, mask_ratio = '', build_loss_terms(None), MASK_RATIO[impl]
+        note, terms, mask_ratio = row['note'], build_loss_terms(None), MASK_RATIO[impl]
         with PeakMemory(device) as pm:                                 # model, grads, optimizer state, activations
-            if impl == 'hf-vitmae':
-                model = hf_vitmae(cfg, mask_ratio)
+            if hf:
+                model = hf_vitmae(cfg, mask_ratio, attn=HF_ATTN[impl])
             else:
                 kw, masker = {}, None
-                if addon is not None: kw, masker, t, note = build_addon(addon); terms = build_loss_terms(t) if t else terms
+                if addon is not None:
+                    kw, masker, t, n = build_addon(addon); terms = build_loss_terms(t) if t else terms
+                    note = '; '.join(x for x in (note, n) if x)
                 if mode == 'compiled' and getattr(masker, 'amr', False):  # ragged counts: a few static shapes
                     kw = {**kw, 'keep_bucket': COMPILED_KEEP_BUCKET}; note = (note + '; ' if note else '') + f'keep_bucket {COMPILED_KEEP_BUCKET}'
                 Model = MAE if impl == 'mae' else SimMIM
@@ -348,13 +374,12 @@ def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: st
             fwd = model
             if mode == 'compiled':
                 torch._dynamo.reset(); fwd = torch.compile(model, dynamic=False if getattr(model, 'keep_bucket', 1) > 1 else None)
-            amp = device.type == 'cuda'
-            step, state = make_step(model, fwd, opt, terms, device, amp, None if impl == 'hf-vitmae' else mask_ratio,
-                                    hf=impl == 'hf-vitmae')
+            amp, attention = PRECISIONS[row['precision']]
+            step, state = make_step(model, fwd, opt, terms, device, amp, None if hf else mask_ratio, hf=hf, attention=attention)
             state.data, state.loss_terms, state.callbacks = data, terms, []
             state.cfg = TrainConfig(epochs=2, batch_size=batch, mask_ratio=mask_ratio); state.epochs = state.cfg.epochs
             t = time.perf_counter()
-            objs = [getattr(model, 'masker', None), *terms] if impl != 'hf-vitmae' else []
+            objs = [getattr(model, 'masker', None), *terms] if not hf else []
             state.epoch = max(int(getattr(getattr(model, 'masker', None), 'start_epoch', 0) or 0), 0)
             for h in _hooks(objs, 'on_train_start') + _hooks(objs, 'on_epoch_start'): h(state)
             sync(device); setup_s = time.perf_counter() - t
@@ -365,7 +390,7 @@ def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: st
             backend = sdpa_backends(lambda: step(next(batches)))
             if profile: row.update({f'prof_{k}': v for k, v in profile_step(step, batches).items()})
         if device.type == 'cuda' and 'math' in backend: note = (note + '; ' if note else '') + 'SDPA MATH FALLBACK'
-        if impl == 'hf-vitmae':                                        # the same architecture as our MAE
+        if hf:                                                         # the same architecture as our MAE
             flops = 3 * mae_flops(cfg['img_size'], cfg['patch_size'], cfg['embed_dim'], cfg['depth'], cfg['decoder_embed_dim'],
                                   cfg['decoder_depth'], mask_ratio)
         elif impl == 'simmim': flops = model_flops(model)
@@ -406,14 +431,35 @@ def plan_rows(configs: list[str], modes: list[str], addons: list[str] | None = N
     if only: rows = [r for r in rows if name(r) in only or r[2] in only]
     return rows
 
+def precision_rows(plan: list[tuple], precisions: list[str] | None = None, hf_attn: list[str] | None = None) -> list[tuple]:
+    """`plan_rows`' rows with a precision each: `(config, impl, addon, mode, precision)`. Plain MAE runs at every
+    `precisions` label, Hugging Face at each of its `HF_PRECISIONS` among them and each `hf_attn` implementation
+    (sdpa: `hf-vitmae`, eager: `hf-vitmae-attn-eager`); SimMIM and add-ons at the first label only."""
+    precisions, hf_attn = list(precisions or ['auto']), list(hf_attn or ['sdpa'])
+    for a in hf_attn:
+        if a not in ('sdpa', 'eager'): raise ConfigError(f"hf_attn must be sdpa or eager, got {a!r}")
+    impls = {'sdpa': 'hf-vitmae', 'eager': 'hf-vitmae-attn-eager'}
+    out = []
+    for c, impl, addon, mode in plan:
+        if impl == 'hf-vitmae':
+            out += [(c, impls[a], None, mode, p) for p in precisions for a in hf_attn if p == 'auto' or p in HF_PRECISIONS]
+        elif impl == 'mae' and addon is None: out += [(c, impl, addon, mode, p) for p in precisions]
+        else: out.append((c, impl, addon, mode, precisions[0]))
+    return out
+
 def add_comparisons(df, peak_tflops: float):
-    "Columns `time_vs_mae`, `mem_vs_mae`, `mfu`, `input_pct` (NaN where not measured)."
+    """Columns `time_vs_mae`, `mem_vs_mae` (against plain MAE of the same config, mode and precision), `time_vs_fp32`
+    (against plain MAE in fp32), `mfu`, `input_pct` (NaN where not measured)."""
     import pandas as pd
     df = df.copy()
     for c in ('step_ms_median', 'peak_mem_mb', 'tflops', 'input_ms', 'step_ms_mean'):
         if c not in df: df[c] = float('nan')
-    ref = df[(df['name'] == 'mae') & (df['status'] == 'ok')].set_index(['config', 'mode'])
-    key = list(zip(df['config'], df['mode']))
+    if 'precision' not in df: df['precision'] = 'fp32'
+    mae = df[(df['name'] == 'mae') & (df['status'] == 'ok')]
+    ref = mae.set_index(['config', 'mode', 'precision'])
+    key = list(zip(df['config'], df['mode'], df['precision']))
+    f32 = mae[mae['precision'] == 'fp32'].set_index(['config', 'mode'])['step_ms_median']
+    df['time_vs_fp32'] = df['step_ms_median'] / pd.Series([f32.get(k, float('nan')) for k in zip(df['config'], df['mode'])], index=df.index)
     ref_t = pd.Series([ref['step_ms_median'].get(k, float('nan')) for k in key], index=df.index)
     ref_m = pd.Series([ref['peak_mem_mb'].get(k, float('nan')) for k in key], index=df.index)
     df['time_vs_mae'] = df['step_ms_median'] / ref_t
@@ -428,7 +474,9 @@ def paired_ratios(df, per_round: dict):
     back, so drifting machine speed cancels), with its range over rounds in `time_vs_mae_lo`/`_hi`; one round: unchanged."""
     df = df.copy(); df['time_vs_mae_lo'] = df['time_vs_mae_hi'] = float('nan')
     for i, r in df.iterrows():
-        mine, ref = per_round.get((r['config'], r['name'], r['mode']), {}), per_round.get((r['config'], 'mae', r['mode']), {})
+        p = r.get('precision', 'fp32')
+        get = lambda n: per_round.get((r['config'], n, r['mode'], p)) or per_round.get((r['config'], n, r['mode']), {})  # keys with or without precision
+        mine, ref = get(r['name']), get('mae')
         ratios = [mine[k] / ref[k] for k in mine if k in ref]
         if len(ratios) < 2: continue
         df.loc[i, ['time_vs_mae', 'time_vs_mae_lo', 'time_vs_mae_hi']] = statistics.median(ratios), min(ratios), max(ratios)
@@ -437,6 +485,8 @@ def paired_ratios(df, per_round: dict):
 # %% ../nbs/60_bench.ipynb #40724d4d
 def _get(df, config, name, mode, col):
     s = df[(df['config'] == config) & (df['name'] == name) & (df['mode'] == mode) & (df['status'] == 'ok')]
+    if len(s) > 1 and 'precision' in s:                                # several precisions: the trainer's default one
+        s = s.sort_values('precision', key=lambda p: p != ('bf16' if (s['device'] == 'cuda').all() else 'fp32'), kind='stable')
     return float(s[col].iloc[0]) if len(s) else float('nan')
 
 def targets(df) -> list[dict]:
@@ -462,9 +512,9 @@ def targets(df) -> list[dict]:
     return out
 
 # %% ../nbs/60_bench.ipynb #a09ff557
-MD_COLUMNS = [('config', 'config'), ('name', 'row'), ('mode', 'mode'), ('precision', 'prec'), ('batch', 'batch'),
+MD_COLUMNS = [('config', 'config'), ('name', 'row'), ('mode', 'mode'), ('precision', 'prec'), ('attention', 'attn'), ('batch', 'batch'),
               ('status', 'status'), ('img_s', 'img/s'), ('step_ms_mean', 'step ms mean'), ('step_ms_median', 'step ms median'),
-              ('time_vs_mae', 'time vs MAE'), ('time_vs_mae_lo', 'min'), ('time_vs_mae_hi', 'max'), ('peak_mem_mb', 'peak MB'), ('mem_vs_mae', 'mem vs MAE'),
+              ('time_vs_mae', 'time vs MAE'), ('time_vs_mae_lo', 'min'), ('time_vs_mae_hi', 'max'), ('time_vs_fp32', 'time vs fp32'), ('peak_mem_mb', 'peak MB'), ('mem_vs_mae', 'mem vs MAE'),
               ('gflop_img', 'GFLOP/img'), ('tflops', 'TFLOP/s'), ('mfu', 'MFU'), ('input_pct', 'input %'),
               ('sdpa', 'SDPA'), ('optim', 'optim'), ('note', 'note')]
 
@@ -500,18 +550,20 @@ def run_bench(sizes: str = 'tiny', device: str | torch.device = 'auto', steps: i
               only: list[str] | None = None, addons: list[str] | None = None, sdpa: str = 'default', dataset: str = 'synthetic',
               data_root: str | None = None, seed: int = 0, progress: bool = True, threads: int | None = None,
               rounds: int = 1, profile: bool = False, decode_root: str | Path | None = None,
-              decode_workers: tuple[int, ...] | list[int] = (0, 1, 2), decode_kw: dict | None = None):
-    "Run the benchmark (with `prof_*` shares if `profile`, and the decode rows of `decode_root`); writes under `out`."
+              decode_workers: tuple[int, ...] | list[int] = (0, 1, 2), decode_kw: dict | None = None,
+              precisions: list[str] | None = None, hf_attn: list[str] | None = None):
+    """Run the benchmark (with `prof_*` shares if `profile`, and the decode rows of `decode_root`); writes under `out`.
+    `precisions`/`hf_attn`: see `precision_rows` (default: 'auto', HF with SDPA)."""
     if rounds < 1: raise ConfigError(f"rounds must be >= 1, got {rounds}")
     if threads is not None and threads < 1: raise ConfigError(f"threads must be >= 1, got {threads}")
     old_threads = torch.get_num_threads()
     if threads is not None: torch.set_num_threads(threads)
     try: return _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sdpa, dataset, data_root, seed,
-                           progress, rounds, profile, decode_root, decode_workers, decode_kw)
+                           progress, rounds, profile, decode_root, decode_workers, decode_kw, precisions, hf_attn)
     finally: torch.set_num_threads(old_threads)
 
 def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sdpa, dataset, data_root, seed, progress, rounds,
-               profile=False, decode_root=None, decode_workers=(0, 1, 2), decode_kw=None):
+               profile=False, decode_root=None, decode_workers=(0, 1, 2), decode_kw=None, precisions=None, hf_attn=None):
     import pandas as pd
     if sizes not in SIZES: raise ConfigError(f"sizes must be one of {', '.join(SIZES)}, got {sizes!r}")
     device = default_device(device); cuda = device.type == 'cuda'
@@ -523,21 +575,22 @@ def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sd
         if m not in ('eager', 'compiled'): raise ConfigError(f"mode must be 'eager' or 'compiled', got {m!r}")
     for a in addons or []:
         if a not in ADDONS: raise ConfigError(f"unknown add-on '{a}'; known: {', '.join(ADDONS)}")
-    plan = plan_rows(SIZES[sizes], modes, addons, only)
+    plan = precision_rows(plan_rows(SIZES[sizes], modes, addons, only), precisions, hf_attn)
+    plan = list(dict.fromkeys((*r[:4], resolve_precision(r[4], device)) for r in plan))   # 'auto' is one of the labels
     if not plan: raise ConfigError(f"no benchmark rows match only={only} at sizes {sizes!r}")
     t0, load0 = time.time(), os.getloadavg()
     peak = matmul_peak_tflops(device)
     best, datasets, per_round = {}, {}, {}
-    for rnd, (config, impl, addon, mode) in [(k, p) for k in range(rounds) for p in plan]:
-        key = (config, impl if addon is None else f'mae+{addon}', mode)
+    for rnd, (config, impl, addon, mode, prec) in [(k, p) for k in range(rounds) for p in plan]:
+        key = (config, impl if addon is None else f'mae+{addon}', mode, prec)
         if key in best and best[key]['status'] in ('skipped', 'not available'): continue
         bs = batch or (DEFAULT_BATCH.get((device.type, config), CPU_BATCH) if cuda else CPU_BATCH)
         if config not in datasets and not (config in CUDA_ONLY and not cuda):
             n = max(2 * bs, 128)
             datasets[config] = make_data(dataset, data_root, img_size=BENCH_CONFIGS[config]['img_size'], n_train=n,
                                          n_test=1, seed=seed, device=device)['train']
-        r = bench_row(config, impl, addon, mode, device, bs, steps, warmup, datasets.get(config), sdpa, seed, profile)
-        if progress: print(f"{config:12s} {r['name']:18s} {mode:8s} {r['status']:13s} "
+        r = bench_row(config, impl, addon, mode, device, bs, steps, warmup, datasets.get(config), sdpa, seed, profile, prec)
+        if progress: print(f"{config:12s} {r['name']:20s} {mode:8s} {r['precision']:13s} {r['status']:13s} "
                            + (f"{r['img_s']:9.1f} img/s {r['step_ms_median']:8.2f} ms" if r['status'] == 'ok' else r['note']), flush=True)
         if r['status'] == 'ok': per_round.setdefault(key, {})[rnd] = r['step_ms_median']
         old = best.get(key)                                            # keep the round with the lowest median step
@@ -548,10 +601,10 @@ def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sd
     rows = list(best.values())
     df = paired_ratios(add_comparisons(pd.DataFrame(rows), peak), per_round)
     decode = decode_throughput(decode_root, decode_workers, device=device, **(decode_kw or {})) if decode_root else None
-    info = {'device': str(device), 'device_name': _gpu_info(device).get('gpu') or platform.processor() or platform.machine(),
-            **_gpu_info(device), **_versions(), 'peak_bf16_tflops': peak, 'threads': torch.get_num_threads(),
+    info = {'device': str(device), 'device_name': _gpu_info(device).get('gpu') or device_name(device),
+            'cpu': cpu_info()['model'], 'cpu_flags': cpu_info()['flags'], 'cpu_bf16_native': cpu_bf16_native(), **_gpu_info(device), **_versions(), 'peak_bf16_tflops': peak, 'threads': torch.get_num_threads(),
             'cpu_count': os.cpu_count(), 'loadavg_start': load0, 'loadavg_end': os.getloadavg(), 'steps': steps, 'rounds': rounds,
-            'warmup': warmup, 'modes': modes, 'sizes': sizes, 'sdpa': sdpa, 'dataset': dataset, 'profile': profile, 'decode': decode,
+            'warmup': warmup, 'modes': modes, 'sizes': sizes, 'sdpa': sdpa, 'precisions': precisions or ['auto'], 'hf_attn': hf_attn or ['sdpa'], 'dataset': dataset, 'profile': profile, 'decode': decode,
             'math_fallback_rows': [r['name'] for r in rows if 'SDPA MATH FALLBACK' in r.get('note', '')],
             'targets': targets(df), 'wall_s': round(time.time() - t0, 1)}
     if out is not None: write_bench(df, info, out, seed)
@@ -568,8 +621,11 @@ def bench_markdown(df, info: dict) -> str:
              f"{info['rounds']} interleaved round(s); {info['threads']} torch threads, "
              f"load average {info['loadavg_start'][0]:.1f} at the start, {info['loadavg_end'][0]:.1f} at the end.", '',
              f"- Measured bf16 matmul peak: {info['peak_bf16_tflops']:.1f} TFLOP/s (the MFU denominator)." if cuda else
-             "- CPU run: fp32 (as the trainer runs on CPU); no bf16 peak, so MFU is not measured; ViT-B/16 and compiled rows "
-             "are CUDA only. Timings were taken on shared cores under contention from other processes: read them as "
+             f"- CPU run on {info.get('cpu', '?')} (flags: {', '.join(info.get('cpu_flags', [])) or 'none of note'}; bf16 matmul "
+             f"{'native' if info.get('cpu_bf16_native') else 'NOT native: bf16 rows are emulated, marked in their note'}). `prec`: "
+             "fp32, or bf16 autocast with our attention as fused SDPA (`bf16`), SDPA in fp32 (`bf16-sdpa32`) or timm's explicit "
+             "path (`bf16-explicit`); Hugging Face rows: `attn` is its `attn_implementation`. `time vs fp32`: step over plain MAE's "
+             "in fp32. No bf16 peak, so MFU is not measured; ViT-B/16 and compiled rows are CUDA only. Timings were taken on shared cores under contention from other processes: read them as "
              "ratios between rows of this run at best.",
              "- `time vs MAE`: median step time over plain MAE's (same config and mode); with several rounds, the median over "
              "rounds of each round's ratio (rows of a round run back to back), `min`/`max` its range over rounds. For an add-on, overhead = value - 1; "
@@ -601,7 +657,7 @@ def profile_markdown(df) -> list[str]:
 
 def write_bench(df, info: dict, out: str | Path, seed: int = 0) -> Results:
     "Write `bench.csv`, `bench.md` and `provenance.json` (with `info`) to `out`."
-    res = Results(out, params={k: info[k] for k in ('steps', 'warmup', 'rounds', 'modes', 'sizes', 'sdpa', 'dataset')}, seed=seed,
+    res = Results(out, params={k: info[k] for k in ('steps', 'warmup', 'rounds', 'modes', 'sizes', 'sdpa', 'dataset', 'precisions', 'hf_attn') if k in info}, seed=seed,
                   device=info['device'])
     res.t0 = time.time() - info.get('wall_s', 0)                   # provenance's wall time: the whole run
     res.csv('bench.csv', df)
@@ -680,6 +736,9 @@ def bench_main(argv: list[str] | None = None) -> int:
     p.add_argument('--only', default=None, help='comma list of row names to run (e.g. mae,hf-vitmae,mto)')
     p.add_argument('--addons', default=None, help=f"comma list of add-ons (default all: {','.join(ADDONS)})")
     p.add_argument('--sdpa', default='default', choices=['default', 'fused', 'cudnn'], help='SDPA backend policy on CUDA')
+    p.add_argument('--precisions', default=None, help="comma list of auto (bf16 on CUDA, fp32 on CPU), " + ','.join(PRECISIONS)
+                   + "; 'all': every one (plain MAE runs at each, HF at fp32/bf16, SimMIM and add-ons at the first). Default auto")
+    p.add_argument('--hf-attn', default=None, help="comma list of Hugging Face attn_implementation: sdpa (default), eager; 'all': both")
     p.add_argument('--dataset', default='synthetic'); p.add_argument('--data-root', default=None)
     p.add_argument('--rounds', type=int, default=1, help='interleaved rounds over all rows; each row keeps its fastest round')
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s; 1 is steadier on shared cores)')
@@ -705,7 +764,9 @@ def bench_main(argv: list[str] | None = None) -> int:
         df, info = run_bench(a.sizes or ('all' if device.type == 'cuda' else 'tiny'), device, a.steps, a.warmup, a.batch,
                              a.out, split(a.modes), split(a.only), split(a.addons), a.sdpa, a.dataset, a.data_root,
                              threads=a.threads, rounds=a.rounds, profile=a.profile, decode_root=a.decode_root,
-                             decode_workers=dw, decode_kw=dkw)
+                             decode_workers=dw, decode_kw=dkw,
+                             precisions=list(PRECISIONS) if a.precisions == 'all' else split(a.precisions),
+                             hf_attn=['sdpa', 'eager'] if a.hf_attn == 'all' else split(a.hf_attn))
     except (ConfigError, DataError) as e:
         print(f"mimpaper bench: error: {e}", file=sys.stderr); return 2
     print(f"wrote {Path(a.out) / 'bench.csv'}, bench.md{', decode.csv' if info['decode'] else ''} ({info['wall_s']} s)")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_cli.ipynb #91284e2a
 from __future__ import annotations
-import argparse, copy, difflib, inspect, json, os, sys
+import argparse, contextlib, copy, dataclasses, difflib, inspect, json, os, shutil, signal, sys, time, warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +12,18 @@ import torch
 import yaml
 
 from .core import (ConfigError, DataError, atomic_json, atomic_torch_save, atomic_write, check_kwargs, default_device,
-                           from_dict, params_hash, seed_everything, yaml_load)
+                           from_dict, params_hash, run_lock, seed_everything, yaml_load)
 from .data import make_data
 from .losses import build_loss_terms
 from .maskers import get_masker
-from .models import MODEL_PLUGINS, MODELS, VIT_SIZES, create_model, known_method, load_checkpoint
-from .train import Checkpointer, TrainConfig, Trainer
+from .models import MODEL_PLUGINS, MODELS, VIT_SIZES, create_model, known_method, load_checkpoint, read_state_dict
+from .train import Checkpointer, Interrupted, NonFiniteLoss, TrainConfig, Trainer
 
 # %% auto #0
-__all__ = ['DEFAULT_CONFIG', 'EVAL_KEYS', 'validate_config', 'load_config', 'build_model', 'build_data', 'run_pretrain',
-           'load_run', 'run_key', 'Snapshots', 'pretrain_cached', 'load_snapshot', 'experiment_config', 'main']
+__all__ = ['DEFAULT_CONFIG', 'EVAL_KEYS', 'SECTIONS', 'PRECEDENCE', 'IGNORED_CHANGES', 'RUN_FILES', 'validate_config',
+           'resolved_config', 'read_yaml', 'load_config', 'build_model', 'build_data', 'config_changes',
+           'check_run_folder', 'run_pretrain', 'load_run', 'run_key', 'Snapshots', 'pretrain_cached', 'load_snapshot',
+           'experiment_config', 'main']
 
 # %% ../nbs/08_cli.ipynb #29113606
 DEFAULT_CONFIG: dict = {
@@ -35,17 +37,69 @@ DEFAULT_CONFIG: dict = {
     'out_dir': None,
 }
 EVAL_KEYS = ('knn_every', 'knn_k', 'knn_T', 'pool', 'layer', 'n_train')
+SECTIONS = ('model', 'data', 'train', 'eval')
+PRECEDENCE = ("a value set in --config or as KEY=VALUE wins over DEFAULT_CONFIG (the command line's small-CPU defaults), "
+              "which wins over the model.size preset (VIT_SIZES), which wins over the defaults of the model constructor, "
+              "make_data and TrainConfig (the paper's MAE recipe)")
 
 def _check_keys(d: dict, allowed, where: str):
     for k in d:
         if k not in allowed:
-            close = difflib.get_close_matches(k, list(allowed), n=1)
+            close = difflib.get_close_matches(str(k), [str(a) for a in allowed], n=1)
             raise ConfigError(f"unknown parameter '{k}' in {where}" + (f"; did you mean '{close[0]}'?" if close else
                               f"; known: {', '.join(allowed)}"))
 
-def validate_config(cfg: dict) -> dict:
-    "Check every section's names and types against what it feeds; returns the config (with `img_size` shared)."
+def _check_shape(cfg) -> None:
+    "Sections are mappings, `loss_terms` a list, `masker` a name or mapping: one-line errors otherwise."
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"a config must be a mapping with sections {', '.join(SECTIONS)}, got {type(cfg).__name__} {cfg!r:.60}")
     _check_keys(cfg, DEFAULT_CONFIG, 'config')
+    for s in SECTIONS:
+        if s not in cfg: raise ConfigError(f"config has no '{s}' section; give {s}: {{...}} (mimpaper config --show-defaults lists its keys)")
+        if not isinstance(cfg[s], dict):
+            raise ConfigError(f"section '{s}' must be a mapping of key: value, got {type(cfg[s]).__name__} {cfg[s]!r:.60}; "
+                              f"set single keys as {s}.KEY=VALUE")
+    if cfg.get('loss_terms') is not None and not isinstance(cfg['loss_terms'], list):
+        raise ConfigError(f"loss_terms must be a list of names or {{name: ..., weight: ...}} mappings, got {cfg['loss_terms']!r:.60}")
+    if cfg.get('masker') is not None and not isinstance(cfg['masker'], (str, dict)):
+        raise ConfigError(f"masker must be a masker name or a {{name: ..., ...}} mapping, got {cfg['masker']!r:.60}")
+    if cfg.get('out_dir') is not None and not isinstance(cfg['out_dir'], (str, os.PathLike)):
+        raise ConfigError(f"out_dir must be a folder path, got {cfg['out_dir']!r:.60}")
+
+def _arch(m: dict) -> dict:
+    "The model section as built: constructor defaults < the `size` preset < the section's own keys."
+    method = m.get('method', 'mae')
+    sig = {k: p.default for k, p in inspect.signature(MODELS[method]).parameters.items()
+           if p.default is not inspect.Parameter.empty and p.kind is not p.VAR_KEYWORD}
+    return {**sig, **VIT_SIZES[m.get('size', 'base')], **{k: v for k, v in m.items() if k not in ('method', 'size')}}
+
+def _check_values(cfg: dict) -> None:
+    "Value checks that types cannot express, before anything is built."
+    a, t, d = _arch(cfg['model']), cfg['train'], cfg['data']
+    for k in ('img_size', 'patch_size', 'embed_dim', 'depth', 'num_heads', 'decoder_embed_dim', 'decoder_num_heads'):
+        if isinstance(a.get(k), int) and not isinstance(a[k], bool) and a[k] < 1: raise ConfigError(f"model.{k} must be >= 1, got {a[k]}")
+    for dim, heads in (('embed_dim', 'num_heads'), ('decoder_embed_dim', 'decoder_num_heads')):
+        D, H = a.get(dim), a.get(heads)
+        if isinstance(D, int) and isinstance(H, int) and H >= 1 and D % H:
+            ok = [h for h in range(1, 2 * H + 1) if D % h == 0]
+            raise ConfigError(f"model.{heads}={H} does not divide model.{dim}={D}; use a {heads} that divides {D} "
+                              f"(e.g. {min(ok, key=lambda h: abs(h - H))})")
+    img, p = a.get('img_size'), a.get('patch_size')
+    r = t.get('mask_ratio') if t.get('mask_ratio') is not None else a.get('mask_ratio')
+    if isinstance(img, int) and isinstance(p, int) and p >= 1 and img % p == 0 and isinstance(r, (int, float)) and 0 < r < 1:
+        L = (img // p) ** 2
+        if int(L * (1 - r)) < 1:
+            raise ConfigError(f"mask_ratio {r} leaves 0 of {L} patches visible; use mask_ratio <= {1 - 1 / L:.4g} (or smaller patches)")
+    for k in ('n_train', 'n_test'):
+        v = d.get(k)
+        if isinstance(v, int) and not isinstance(v, bool) and v < 1: raise ConfigError(f"data.{k} must be >= 1 (or null: the whole split), got {v}")
+    if isinstance(d.get('n_val'), int) and d['n_val'] < 0: raise ConfigError(f"data.n_val must be >= 0, got {d['n_val']}")
+    if isinstance(d.get('max_bad'), (int, float)) and not 0 <= d['max_bad'] <= 1:
+        raise ConfigError(f"data.max_bad must be a fraction in [0, 1] (unreadable images tolerated), got {d['max_bad']}")
+
+def validate_config(cfg: dict) -> dict:
+    "Check every section's names, types and values against what it feeds; returns the config unchanged."
+    _check_shape(cfg)
     m = dict(cfg['model'])
     method, size = m.get('method', 'mae'), m.get('size', 'base')
     if not known_method(method): raise ConfigError(f"unknown method '{method}' in model; known: {', '.join(sorted({*MODELS, *MODEL_PLUGINS}))}")
@@ -56,7 +110,25 @@ def validate_config(cfg: dict) -> dict:
     check_kwargs(make_data, cfg['data'], 'data')
     from_dict(TrainConfig, cfg['train'], 'train')
     _check_keys(cfg['eval'], EVAL_KEYS, 'eval')
+    _check_values(cfg)
     return cfg
+
+def _plain(v):
+    "A YAML-safe copy: tuples become lists, other objects their repr."
+    if isinstance(v, dict): return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)): return [_plain(x) for x in v]
+    return v if v is None or isinstance(v, (bool, int, float, str)) else repr(v)
+
+def resolved_config(cfg: dict) -> dict:
+    """Every key of every section with the value that applies (see `PRECEDENCE`): the model constructor's defaults
+    under the size preset, `make_data`'s and `TrainConfig`'s defaults, filled in."""
+    cfg = validate_config(copy.deepcopy(cfg))
+    m = cfg['model']
+    data_defaults = {k: p.default for k, p in inspect.signature(make_data).parameters.items() if k not in ('img_size', 'device')}
+    return _plain({**cfg, 'model': {'method': m.get('method', 'mae'), 'size': m.get('size', 'base'), **_arch(m)},
+                   'data': {**data_defaults, **cfg['data']},
+                   'train': dataclasses.asdict(from_dict(TrainConfig, cfg['train'], 'train')),
+                   'eval': {**{k: None for k in EVAL_KEYS}, **DEFAULT_CONFIG['eval'], **cfg['eval']}})
 
 def _merge(base: dict, over: dict) -> dict:
     out = copy.deepcopy(base)
@@ -64,21 +136,34 @@ def _merge(base: dict, over: dict) -> dict:
         out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
+def read_yaml(path: str | Path, what: str = 'config file') -> dict:
+    "A YAML mapping from `path`; one-line errors for a missing, non-UTF-8, broken, empty or non-mapping file."
+    p = Path(path)
+    if not p.is_file(): raise ConfigError(f"{what} {p} does not exist")
+    try: text = p.read_bytes().decode('utf-8')
+    except UnicodeDecodeError as e: raise ConfigError(f"{what} {p} is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    except OSError as e: raise ConfigError(f"{what} {p} cannot be read ({e.strerror or type(e).__name__})") from None
+    try: d = yaml_load(text)
+    except yaml.YAMLError as e: raise ConfigError(f"{what} {p} is not valid YAML: {' '.join(str(e).split())[:200]}") from None
+    if d is None: raise ConfigError(f"{what} {p} is empty, so nothing in it would apply; give sections (model:, data:, train:, ...) "
+                                    "or drop --config to run on the defaults (mimpaper config --show-defaults)")
+    if not isinstance(d, dict): raise ConfigError(f"{what} {p} must be a mapping of sections (model:, data:, train:, ...), got a {type(d).__name__}")
+    return d
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None, base: dict | None = None) -> dict:
     "Defaults ⊕ YAML file ⊕ `section.key=value` overrides (values parsed as YAML), validated."
     cfg = copy.deepcopy(base or DEFAULT_CONFIG)
-    if path:
-        p = Path(path)
-        if not p.is_file(): raise ConfigError(f"config file {p} does not exist")
-        cfg = _merge(cfg, yaml_load(p.read_text()) or {})
+    if path: cfg = _merge(cfg, read_yaml(path))
     for o in overrides or []:
         if '=' not in o: raise ConfigError(f"override '{o}' must look like section.key=value")
         key, val = o.split('=', 1)
         d, parts = cfg, key.split('.')
+        if not all(parts): raise ConfigError(f"override '{o}': '{key}' is not a section.key name")
         for part in parts[:-1]:
             if not isinstance(d.get(part), dict): raise ConfigError(f"unknown config section '{part}' in override '{o}'")
             d = d[part]
-        d[parts[-1]] = yaml_load(val)
+        try: d[parts[-1]] = yaml_load(val)
+        except yaml.YAMLError as e: raise ConfigError(f"override '{o}': the value is not valid YAML ({' '.join(str(e).split())[:120]}); quote it") from None
     return validate_config(cfg)
 
 # %% ../nbs/08_cli.ipynb #b128e3f6
@@ -93,33 +178,97 @@ def build_data(cfg: dict, device=None) -> dict:
     "Train/val/test `GPUData` for the `data` section at the model's image size."
     return make_data(img_size=cfg['model'].get('img_size', 224), device=device, **cfg['data'])
 
-def run_pretrain(cfg: dict, callbacks: list | None = None, data: dict | None = None) -> dict:
-    "Pre-train from a validated config; returns `{'model', 'trainer', 'history', 'data'}`."
+IGNORED_CHANGES = ('out_dir', 'train.progress', 'train.device', 'train.resume')   # switches that do not change a run
+RUN_FILES = ('checkpoints', 'snapshots', 'tb', 'steps.csv', 'epochs.csv', 'DONE', 'runtime.json', 'config.yaml',
+             'config.resolved.yaml', 'knn.json', 'probe.json', 'finetune.json', 'knn-random.json', 'probe-random.json',
+             'finetune-random.json')
+
+def _flat(d: dict, pre: str = '') -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v: out.update(_flat(v, f'{pre}{k}.'))
+        else: out[f'{pre}{k}'] = v
+    return out
+
+def config_changes(old: dict, new: dict) -> dict:
+    "`{dotted key: (old, new)}` where the resolved configs differ (display switches such as `train.progress` ignored)."
+    a, b = _flat(resolved_config(old)), _flat(resolved_config(new))
+    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if k not in IGNORED_CHANGES and a.get(k) != b.get(k)}
+
+def check_run_folder(out: str | Path, cfg: dict, force: bool = False, allow_changed: bool = False) -> str:
+    """May `cfg` train into folder `out`? 'new' (nothing there), 'resume' (the same run, or one with only changed
+    `train` keys under `allow_changed`) or 'replace' (`force`: the old run is discarded). Otherwise a one-line
+    `ConfigError` naming what differs; nothing is written."""
+    out = Path(out)
+    ckpts = sorted((out / 'checkpoints').glob('checkpoint-*.pt')) if (out / 'checkpoints').is_dir() else []
+    if not ckpts and not (out / 'DONE').exists(): return 'new'           # nothing trained there yet
+    if force: return 'replace'
+    if not (out / 'config.yaml').is_file():
+        raise ConfigError(f"{out} holds checkpoints but no config.yaml; choose a new --out-dir, or --force to discard them")
+    try: changes = config_changes(read_yaml(out / 'config.yaml', 'run config'), cfg)
+    except ConfigError as e: raise ConfigError(f"{out} holds a run whose config.yaml no longer validates ({e}); choose a new --out-dir, or --force to discard it") from None
+    if not changes: return 'resume'
+    shown = ', '.join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in list(changes.items())[:4]) + (f" (+{len(changes) - 4} more)" if len(changes) > 4 else '')
+    if all(k.startswith('train.') for k in changes):
+        if allow_changed: return 'resume'
+        raise ConfigError(f"{out} holds a run trained with other hyperparameters ({shown}); resuming would change its schedule: "
+                          "pass --allow-changed to resume with them anyway, or choose a new --out-dir, or --force to start over")
+    raise ConfigError(f"{out} holds a different run ({shown}); choose a new --out-dir, or --force to discard that run")
+
+def _warn_loss_terms(spec, terms) -> None:
+    from mimpaper.losses import Reconstruction
+    if spec is not None and not any(isinstance(t, Reconstruction) for t in terms):
+        warnings.warn(f"loss_terms {[getattr(t, 'name', type(t).__name__) for t in terms]} has no reconstruction term, so the model "
+                      "is trained without its reconstruction loss; add {name: recon} unless that is intended")
+
+def run_pretrain(cfg: dict, callbacks: list | None = None, data: dict | None = None, force: bool = False,
+                 allow_changed: bool = False) -> dict:
+    """Pre-train from a validated config; returns `{'model', 'trainer', 'history', 'data'}`. With an `out_dir`, the
+    folder is locked for this process (`core.run_lock`) and checked by `check_run_folder` before anything is written."""
+    from mimpaper.losses import build_loss_terms
     cfg = validate_config(cfg)
     device = default_device(cfg['train'].get('device', 'auto'))
-    data = data or build_data(cfg, device)
-    seed_everything(cfg['train'].get('seed', 0))                 # the initialization depends on the seed only
-    model = build_model(cfg['model'], cfg.get('masker'))
-    cbs = list(callbacks or [])
-    ev = cfg['eval']
-    if ev.get('knn_every'):
-        from mimpaper.evaluation import KNNMonitor
-        cbs.append(KNNMonitor(data['train'], data['val'] or data['test'], every=ev['knn_every'], k=ev.get('knn_k', 20),
-                              T=ev.get('knn_T', .07), pool=ev.get('pool', 'cls'), n_train=ev.get('n_train')))
     out = Path(cfg['out_dir']) if cfg.get('out_dir') else None
-    if out and int(os.environ.get('RANK', '0')) == 0: atomic_write(out / 'config.yaml', yaml.safe_dump(cfg, sort_keys=False))
-    trainer = Trainer(model, data['train'], cfg['train'], out_dir=out, loss_terms=cfg.get('loss_terms'), callbacks=cbs)
-    history = trainer.fit()
+    writer = out is not None and int(os.environ.get('RANK', '0')) == 0
+    with run_lock(out) if writer else contextlib.nullcontext():
+        mode = check_run_folder(out, cfg, force, allow_changed) if writer else 'new'
+        terms = build_loss_terms(cfg.get('loss_terms')); _warn_loss_terms(cfg.get('loss_terms'), terms)
+        data = data or build_data(cfg, device)
+        seed_everything(cfg['train'].get('seed', 0))                 # the initialization depends on the seed only
+        model = build_model(cfg['model'], cfg.get('masker'))
+        cbs = list(callbacks or [])
+        ev = cfg['eval']
+        if ev.get('knn_every'):
+            from mimpaper.evaluation import KNNMonitor
+            cbs.append(KNNMonitor(data['train'], data['val'] or data['test'], every=ev['knn_every'], k=ev.get('knn_k', 20),
+                                  T=ev.get('knn_T', .07), pool=ev.get('pool', 'cls'), n_train=ev.get('n_train')))
+        if writer:
+            if mode == 'replace':
+                print(f"--force: discarding the run in {out}")
+                for f in RUN_FILES:
+                    p = out / f
+                    if p.is_dir(): shutil.rmtree(p)
+                    elif p.exists(): p.unlink()
+            atomic_write(out / 'config.yaml', yaml.safe_dump(cfg, sort_keys=False))
+            atomic_write(out / 'config.resolved.yaml', f"# every key with the value that applies; {PRECEDENCE}\n"
+                         + yaml.safe_dump(resolved_config(cfg), sort_keys=False))
+        trainer = Trainer(model, data['train'], cfg['train'], out_dir=out, loss_terms=terms, callbacks=cbs)
+        history = trainer.fit()
     return {'model': model, 'trainer': trainer, 'history': history, 'data': data}
 
-def load_run(run_dir: str | Path) -> tuple[torch.nn.Module, dict]:
+def load_run(run_dir: str | Path, trust: bool = False) -> tuple[torch.nn.Module, dict]:
     "Rebuild the model of a pre-training run folder from its `config.yaml` and newest good checkpoint."
     run_dir = Path(run_dir)
+    if not run_dir.is_dir(): raise ConfigError(f"run folder {run_dir} does not exist; give a folder written by mimpaper pretrain (config.yaml + checkpoints/)")
     if not (run_dir / 'config.yaml').is_file(): raise ConfigError(f"{run_dir} is not a pre-training run (no config.yaml)")
-    cfg = yaml.safe_load((run_dir / 'config.yaml').read_text())
+    cfg = read_yaml(run_dir / 'config.yaml', 'run config')
     model = build_model(cfg['model'], cfg.get('masker'))
-    state = Checkpointer(run_dir / 'checkpoints').load()
-    if state is None: raise ConfigError(f"no readable checkpoint in {run_dir / 'checkpoints'}")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always'); state = Checkpointer(run_dir / 'checkpoints', trust=trust).load()
+    for x in w: warnings.warn(x.message)
+    if state is None:
+        why = f" ({str(w[-1].message)[:160]})" if w else ''
+        raise ConfigError(f"no readable checkpoint in {run_dir / 'checkpoints'}{why}")
     model.load_state_dict(state['model'])
     model.history = state.get('history', [])
     return model.eval(), cfg
@@ -152,16 +301,18 @@ def pretrain_cached(cfg: dict, runs_dir: str | Path | None = None, name: str = '
     run_dir = Path(runs_dir or repo_root() / 'runs' / 'pretrain') / f"{name}-{run_key(cfg, extra)}"
     cfg['out_dir'] = str(run_dir)
     device = default_device(cfg['train'].get('device', 'auto'))
-    if (run_dir / 'DONE').exists():
-        try: model, _ = load_run(run_dir)
-        except ConfigError as e: print(f"cached run {run_dir} unusable ({e}); training again")
-        else:
-            return {'model': model.to(device), 'trainer': None, 'history': model.history, 'run_dir': run_dir,
-                    'data': data or build_data(cfg, device), 'cached': True}
-    cbs = list(callbacks or []) + ([Snapshots(run_dir / 'snapshots', snapshots)] if snapshots else [])
-    res = run_pretrain(cfg, cbs, data)
-    if res['trainer'].rank == 0: atomic_json(run_dir / 'DONE', {'epochs': cfg['train'].get('epochs'), 'steps': res['trainer'].step})
-    return {**res, 'run_dir': run_dir, 'cached': False}
+    rank0 = int(os.environ.get('RANK', '0')) == 0
+    with run_lock(run_dir, 'shared run', wait=True) if rank0 else contextlib.nullcontext():   # a concurrent trainer: wait, then load
+        if (run_dir / 'DONE').exists():
+            try: model, _ = load_run(run_dir)
+            except ConfigError as e: print(f"cached run {run_dir} unusable ({e}); training again")
+            else:
+                return {'model': model.to(device), 'trainer': None, 'history': model.history, 'run_dir': run_dir,
+                        'data': data or build_data(cfg, device), 'cached': True}
+        cbs = list(callbacks or []) + ([Snapshots(run_dir / 'snapshots', snapshots)] if snapshots else [])
+        res = run_pretrain(cfg, cbs, data)
+        if res['trainer'].rank == 0: atomic_json(run_dir / 'DONE', {'epochs': cfg['train'].get('epochs'), 'steps': res['trainer'].step})
+        return {**res, 'run_dir': run_dir, 'cached': False}
 
 def load_snapshot(run_dir: str | Path, epoch: int) -> torch.nn.Module:
     "The model of run `run_dir` as it was after `epoch` (0: the initialization), from its `snapshots`."
@@ -193,7 +344,7 @@ def experiment_config(method: str = 'mae', size: str = 'micro', img_size: int = 
     m.update(model or {})
     t = {'epochs': epochs, 'batch_size': batch_size, 'blr': blr, 'warmup_epochs': warmup_epochs, 'seed': seed,
          'device': device, 'mask_ratio': mask_ratio}
-    if method == 'simmim': t['lr_scale_batch'] = 512
+    if method == 'simmim': t.update(lr_scale_batch=512, betas=[0.9, 0.999], clip_grad=5.0)   # official SimMIM recipe
     t.update(train or {})
     cfg = {'model': m, 'data': {'dataset': dataset, 'root': data_root, 'n_train': n_train, 'n_val': n_val,
                                 'n_test': n_test, 'seed': seed},
@@ -202,27 +353,73 @@ def experiment_config(method: str = 'mae', size: str = 'micro', img_size: int = 
     return validate_config(cfg)
 
 # %% ../nbs/08_cli.ipynb #f29514a8
+def _check_model_source(a) -> None:
+    "`--run` xor `--checkpoint` (or `--init random`): one-line errors before anything is loaded."
+    if a.run and a.checkpoint:
+        raise ConfigError("--run and --checkpoint both given; use one: --run RUN_FOLDER (a pre-training run) or --checkpoint FILE")
+    if not a.run and not a.checkpoint and a.init == 'pretrained':
+        raise ConfigError(f"{a.cmd} needs the encoder to evaluate: --run RUN_FOLDER or --checkpoint FILE (or --init random for random weights)")
+
 def _model_from_args(a, cfg) -> torch.nn.Module:
-    if a.run: return load_run(a.run)[0]
+    _check_model_source(a)
+    if a.init == 'random': return build_model(cfg['model']).eval()         # the run's architecture, random weights
+    if a.run: return load_run(a.run, trust=a.trust_checkpoint)[0]
     model = build_model(cfg['model'])
-    if a.checkpoint: load_checkpoint(model, a.checkpoint)
+    load_checkpoint(model, read_state_dict(a.checkpoint, trust=a.trust_checkpoint))
     return model.eval()
+
+def _default_out_dir() -> str:
+    "A new folder `runs/pretrain-YYYYmmdd-HHMMSS` (suffixed when taken)."
+    base = Path('runs') / f"pretrain-{time.strftime('%Y%m%d-%H%M%S')}"
+    out, i = base, 1
+    while out.exists(): out, i = base.with_name(f'{base.name}-{i}'), i + 1
+    return str(out)
 
 def _cmd_pretrain(a) -> int:
     cfg = load_config(a.config, a.overrides)
     if a.out_dir: cfg['out_dir'] = a.out_dir
-    res = run_pretrain(cfg)
+    if not cfg.get('out_dir'): cfg['out_dir'] = _default_out_dir()
+    print(f"run folder: {cfg['out_dir']}", flush=True)
+    res = run_pretrain(cfg, force=a.force, allow_changed=a.allow_changed)
     print(json.dumps(res['history'][-1], default=float))
+    return 0
+
+def _cmd_config(a) -> int:
+    cfg = load_config(a.config, a.overrides)
+    r = resolved_config(cfg)
+    if not a.show_defaults: print(yaml.safe_dump(r, sort_keys=False), end=''); return 0
+    given = _flat(cfg); dflt = _flat(DEFAULT_CONFIG)
+    src = {'model': f"the {cfg['model'].get('size', 'base')!r} size preset or the {cfg['model'].get('method', 'mae')} constructor",
+           'data': 'make_data', 'train': 'TrainConfig', 'eval': 'the evaluation'}
+    print(f"# precedence: {PRECEDENCE}")
+    for s, v in r.items():
+        if not isinstance(v, dict): print(f"{s}: {json.dumps(v)}" + ('  # DEFAULT_CONFIG' if given.get(s) == dflt.get(s) else '  # set')); continue
+        print(f"{s}:")
+        for k, x in v.items():
+            key = f'{s}.{k}'
+            why = ('DEFAULT_CONFIG' if key in dflt and given[key] == dflt[key] else 'set') if key in given else f'default of {src[s]}'
+            print(f"  {k}: {json.dumps(x)}  # {why}")
     return 0
 
 def _cmd_eval(a) -> int:
     from mimpaper.evaluation import finetune, knn_accuracy, extract_features, probe_model
-    base = yaml.safe_load((Path(a.run) / 'config.yaml').read_text()) if a.run else None
+    _check_model_source(a)
+    base = None
+    if a.run:
+        run = Path(a.run)
+        if not run.is_dir(): raise ConfigError(f"run folder {run} does not exist; give a folder written by mimpaper pretrain (config.yaml + checkpoints/)")
+        if not (run / 'config.yaml').is_file(): raise ConfigError(f"{run} is not a pre-training run (no config.yaml)")
+        base = read_yaml(run / 'config.yaml', 'run config')
     cfg = load_config(a.config, a.overrides, base=base)
+    if base is not None:
+        changed = sorted(k for k in {*_flat(cfg['model'], 'model.'), *_flat(base['model'], 'model.')}
+                         if _flat(cfg['model'], 'model.').get(k) != _flat(base['model'], 'model.').get(k))
+        if changed or cfg.get('masker') != base.get('masker'):
+            raise ConfigError(f"--run {a.run} evaluates the run's trained model, so {', '.join(changed) or 'masker'} cannot be changed; "
+                              "drop those overrides (data.*, eval.* and train.device apply)")
     device = default_device(cfg['train'].get('device', 'auto'))
-    data = build_data(cfg, device)
     model = _model_from_args(a, cfg)
-    if a.init == 'random': model = build_model(cfg['model']).eval()
+    data = build_data(cfg, device)
     ev = cfg['eval']
     if a.cmd == 'knn':
         tr = extract_features(model, data['train'], pool=ev.get('pool', 'cls'), device=device)
@@ -240,8 +437,13 @@ def _cmd_eval(a) -> int:
                        blr=a.blr, device=device)
         res = {k: v for k, v in res.items() if k != 'history'}
     print(json.dumps(res, default=float))
-    if a.out: atomic_json(a.out, res)
+    out = a.out or (Path(a.run) / (f'{a.cmd}.json' if a.init == 'pretrained' else f'{a.cmd}-random.json') if a.run else None)
+    if out:
+        atomic_json(out, res); print(f"result written to {out}", file=sys.stderr)
     return 0
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"mimpaper: warning: {' '.join(str(message).split())}", file=sys.stderr if file is None else file)
 
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `mimpaper` command."
@@ -258,21 +460,36 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser('run-notebook', help='run one notebook with papermill (see `mimpaper run-notebook -h`)')
     sub.add_parser('bench', help='benchmark img/s, step time, peak memory and MFU (see `mimpaper bench -h`)')
     sp = sub.add_parser('pretrain', help='pre-train MAE/SimMIM from a YAML config')
-    sp.add_argument('--config'); sp.add_argument('--out-dir'); sp.add_argument('overrides', nargs='*', help='section.key=value')
+    sp.add_argument('--config', help='a YAML file with sections model, data, train, eval, ...')
+    sp.add_argument('--out-dir', help='the run folder (default: a new runs/pretrain-<timestamp>)')
+    sp.add_argument('--force', action='store_true', help='discard a different run already in --out-dir and start over')
+    sp.add_argument('--allow-changed', action='store_true', help='resume the run in --out-dir although train.* keys changed')
+    sp.add_argument('overrides', nargs='*', help='section.key=value')
     sp.set_defaults(fn=_cmd_pretrain)
+    sc = sub.add_parser('config', help='print the resolved config: every key with its value')
+    sc.add_argument('--config'); sc.add_argument('--show-defaults', action='store_true', help='say where each value comes from')
+    sc.add_argument('overrides', nargs='*', help='section.key=value')
+    sc.set_defaults(fn=_cmd_config)
     for name, hlp in [('knn', 'kNN accuracy of an encoder'), ('probe', 'linear probe of a frozen encoder'),
                       ('finetune', 'fine-tune an encoder end to end')]:
         e = sub.add_parser(name, help=hlp)
-        e.add_argument('--run', help='a pre-training run folder (config.yaml + checkpoints)')
+        e.add_argument('--run', help='a pre-training run folder (config.yaml + checkpoints); the result goes there too')
         e.add_argument('--checkpoint', help='an official MAE checkpoint (full or encoder-only)')
+        e.add_argument('--trust-checkpoint', action='store_true',
+                       help='fully unpickle a checkpoint that holds more than tensors (this can run code: only for files you trust)')
         e.add_argument('--config'); e.add_argument('--init', choices=['pretrained', 'random'], default='pretrained')
-        e.add_argument('--epochs', type=int, default=90 if name == 'probe' else 50)
-        e.add_argument('--blr', type=float, default=0.1 if name == 'probe' else 1e-3)
-        e.add_argument('--drop-path', type=float, default=0.1)
-        e.add_argument('--out', help='write the result as JSON here')
+        if name != 'knn':
+            e.add_argument('--epochs', type=int, default=90 if name == 'probe' else 50)
+            e.add_argument('--blr', type=float, default=0.1 if name == 'probe' else 1e-3)
+        if name == 'finetune': e.add_argument('--drop-path', type=float, default=0.1)
+        e.add_argument('--out', help=f'write the result as JSON here (default with --run: RUN/{name}.json)')
         e.add_argument('overrides', nargs='*', help='section.key=value')
         e.set_defaults(fn=_cmd_eval)
     a = p.parse_args(argv)
-    try: return a.fn(a)
-    except (ConfigError, DataError) as e:
-        print(f"mimpaper {a.cmd}: error: {e}", file=sys.stderr); return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        try: return a.fn(a)
+        except (ConfigError, DataError, NonFiniteLoss) as e:
+            print(f"mimpaper {a.cmd}: error: {' '.join(str(e).split())}", file=sys.stderr); return 2
+        except Interrupted as e:
+            print(f"mimpaper {a.cmd}: {e}", file=sys.stderr); return 128 + (e.signum or signal.SIGINT)

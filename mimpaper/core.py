@@ -4,17 +4,19 @@
 
 # %% ../nbs/00_core.ipynb #508293b5
 from __future__ import annotations
-import dataclasses, datetime, hashlib, json, os, platform, random, subprocess, tempfile, time, types, typing
+import contextlib, dataclasses, datetime, hashlib, json, os, platform, random, re, subprocess, sys, tempfile, time, types, typing
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+try: import fcntl
+except ImportError: fcntl = None                                   # Windows: no run locks
 
 # %% auto #0
-__all__ = ['ConfigError', 'DataError', 'seed_everything', 'default_device', 'git_info', 'params_hash', 'device_name',
-           'provenance', 'atomic_write', 'atomic_json', 'atomic_torch_save', 'from_dict', 'yaml_load', 'check_kwargs',
-           'Results']
+__all__ = ['CPU_FLAGS', 'ConfigError', 'DataError', 'seed_everything', 'default_device', 'git_info', 'params_hash', 'cpu_info',
+           'device_name', 'provenance', 'atomic_write', 'atomic_json', 'atomic_torch_save', 'RunLocked', 'run_lock',
+           'UntrustedCheckpoint', 'torch_load', 'from_dict', 'yaml_load', 'check_kwargs', 'Results']
 
 # %% ../nbs/00_core.ipynb #e2d6aa68
 class ConfigError(ValueError):
@@ -30,9 +32,17 @@ def seed_everything(seed: int) -> None:
     if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
 
 def default_device(device: str | torch.device | None = None) -> torch.device:
-    "The device to run on: `device` if given, else CUDA when available, else CPU."
-    if device is not None and str(device) != 'auto': return torch.device(device)
-    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    "The device to run on: `device` if given, else CUDA when available, else CPU; a device this machine lacks is a one-line `ConfigError`."
+    if device is None or str(device) == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError, ValueError): raise ConfigError(f"device {device!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
+    if d.type == 'cuda' and not torch.cuda.is_available():
+        raise ConfigError(f"device {str(device)!r}: this torch ({torch.__version__}) sees no CUDA GPU; use device cpu or auto (train.device=cpu)")
+    if d.type == 'cuda' and d.index is not None and d.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {str(device)!r}: only {torch.cuda.device_count()} CUDA GPU(s) here; use cuda:0 .. cuda:{torch.cuda.device_count() - 1}")
+    if d.type == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
+        raise ConfigError(f"device {str(device)!r}: MPS is not available here; use device cpu or auto")
+    return d
 
 # %% ../nbs/00_core.ipynb #07754c80
 def git_info(root: str | Path | None = None) -> dict:
@@ -52,19 +62,35 @@ def params_hash(params: dict) -> str:
     s = json.dumps(params, sort_keys=True, default=str)
     return hashlib.sha256(s.encode()).hexdigest()[:16]
 
+CPU_FLAGS = ('avx2', 'fma', 'avx512f', 'avx512bw', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16', 'amx_tile', 'amx_bf16',
+             'amx_int8', 'avx_vnni', 'neon', 'asimd', 'sve', 'bf16')   # what decides CPU matmul speed (x86 and Arm)
+
+def cpu_info(cpuinfo: str | None = None) -> dict:
+    "`{'model', 'flags'}` of this CPU from `/proc/cpuinfo` (`cpuinfo`: its text): the model name and the `CPU_FLAGS` it has."
+    if cpuinfo is None:
+        try: cpuinfo = Path('/proc/cpuinfo').read_text()
+        except OSError: cpuinfo = ''
+    model, flags = None, set()
+    for line in cpuinfo.splitlines():
+        k, _, v = line.partition(':'); k = k.strip().lower()
+        if k in ('model name', 'hardware', 'cpu model') and not model: model = v.strip() or None
+        elif k in ('flags', 'features'): flags.update(v.split())
+    return {'model': model or platform.processor() or platform.machine(), 'flags': [f for f in CPU_FLAGS if f in flags]}
+
 def device_name(device: str | torch.device | None = None) -> str:
-    "Human name of a device: the GPU model on CUDA, the CPU model otherwise."
+    "Human name of a device: the GPU model on CUDA, the CPU model name (`/proc/cpuinfo`) otherwise."
     device = default_device(device)
     if device.type == 'cuda': return torch.cuda.get_device_name(device)
-    return platform.processor() or platform.machine()
+    return cpu_info()['model']
 
 def provenance(params: dict | None = None, seed: int | None = None, wall_time_s: float | None = None,
                device: str | torch.device | None = None, **extra) -> dict:
-    "A provenance record for a result: git, params + hash, device, versions, seed, wall time, date."
+    "A provenance record for a result: git, params + hash, device (on CPU: its model name and `cpu_flags`), versions, seed, wall time, date."
     import timm
     device = default_device(device)
     rec = {**git_info(), 'params': params or {}, 'params_hash': params_hash(params or {}),
            'device': str(device), 'device_name': device_name(device),
+           **({} if device.type == 'cuda' else {'cpu_flags': cpu_info()['flags']}),
            'torch': torch.__version__, 'timm': timm.__version__, 'python': platform.python_version(),
            'seed': seed, 'wall_time_s': wall_time_s,
            'date': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}
@@ -108,6 +134,77 @@ def atomic_torch_save(obj: Any, path: str | Path) -> Path:
     import io
     buf = io.BytesIO(); torch.save(obj, buf)
     return atomic_write(path, buf.getvalue())
+
+# %% ../nbs/00_core.ipynb #282182a8
+class RunLocked(ConfigError):
+    "Another process holds the lock of a run folder."
+
+_HELD: dict[str, list] = {}                                          # resolved folder -> [fd, depth]: re-entrant in a process
+
+@contextlib.contextmanager
+def run_lock(folder: str | Path, what: str = 'run folder', wait: bool = False):
+    """Hold an exclusive OS lock (`fcntl.flock` on `folder/.lock`) for the body: another process that asks for it
+    gets a one-line `RunLocked` at once. The OS drops the lock when the holder dies (SIGKILL included), so a killed
+    run never leaves a stale lock. `wait=True`: wait for the holder instead (printing one line). Re-entrant within a process; a no-op where `fcntl` is missing (Windows)."""
+    folder = Path(folder)
+    try: folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise ConfigError(f"folder {folder} cannot be created ({e.strerror or type(e).__name__}); choose a writable folder") from None
+    key = str(folder.resolve())
+    if key in _HELD or fcntl is None:
+        if key in _HELD: _HELD[key][1] += 1
+        try: yield folder / '.lock'
+        finally:
+            if key in _HELD: _HELD[key][1] -= 1
+        return
+    try: fd = os.open(folder / '.lock', os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o644)
+    except OSError as e: raise ConfigError(f"folder {folder} is not writable ({e.strerror or type(e).__name__}); choose a writable folder") from None
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode(errors='replace').strip() or '?'
+        if wait:
+            print(f"{what} {folder} is in use by another process (pid {holder}); waiting for it", file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            os.close(fd)
+            raise RunLocked(f"{what} {folder} is in use by another process (pid {holder}); wait for it to end, or choose another folder") from None
+    os.ftruncate(fd, 0); os.pwrite(fd, f'{os.getpid()}\n'.encode(), 0)
+    _HELD[key] = [fd, 1]
+    try: yield folder / '.lock'
+    finally:
+        _HELD[key][1] -= 1
+        if _HELD[key][1] == 0: del _HELD[key]; os.close(fd)         # closing the file releases the lock
+
+# %% ../nbs/00_core.ipynb #a4f54225
+def _safe_globals() -> list:
+    "What `torch.load(weights_only=True)` may rebuild besides tensors: `argparse.Namespace` (official MAE files pickle their args) and numpy arrays/scalars (RNG states in our checkpoints)."
+    import argparse
+    try: from numpy._core import multiarray as ma
+    except ImportError: from numpy.core import multiarray as ma  # numpy < 2
+    dtypes = {type(np.dtype(t)) for t in ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64',
+                                          'float16', 'float32', 'float64')}
+    return [argparse.Namespace, ma._reconstruct, ma.scalar, np.ndarray, np.dtype, *dtypes]
+
+class UntrustedCheckpoint(ConfigError):
+    "A checkpoint that only full unpickling (which can run code) would read."
+
+def torch_load(src, map_location='cpu', trust: bool = False, what: str | None = None) -> Any:
+    """`torch.load(src, weights_only=True)` with `_safe_globals` allowed. A file that needs more is refused with a
+    one-line `UntrustedCheckpoint` unless `trust=True` (CLI: `--trust-checkpoint`): full unpickling runs whatever code
+    the file names, so use it only for files you trust."""
+    import pickle
+    what = what or (f"checkpoint {src}" if isinstance(src, (str, Path)) else 'checkpoint')
+    try:
+        with torch.serialization.safe_globals(_safe_globals()):
+            return torch.load(src, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        msg = str(e)
+        if not re.search(r'unsupported|GLOBAL', msg, re.I): raise                   # not a weights-only refusal: a broken file
+        if not trust:
+            g = re.search(r'GLOBAL (\S+)', msg)
+            raise UntrustedCheckpoint(f"{what} holds pickled objects beyond tensors{f' ({g.group(1)})' if g else ''}, which can run code "
+                                      "when loaded; pass --trust-checkpoint (API: trust=True) only for a file you trust") from None
+    if hasattr(src, 'seek'): src.seek(0)
+    return torch.load(src, map_location=map_location, weights_only=False)
 
 # %% ../nbs/00_core.ipynb #c8144ccd
 def _type_ok(val, tp) -> bool:

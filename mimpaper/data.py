@@ -297,8 +297,14 @@ def repo_root() -> Path:
     return Path.cwd()
 
 def get_cache_dir(cache: str | Path | None = None) -> Path:
-    "Cache folder: `cache`, else env `MIMPAPER_CACHE`, else `<repo>/data/cache`."
-    return Path(cache or os.environ.get('MIMPAPER_CACHE') or repo_root() / 'data' / 'cache')
+    """Cache folder (extracted and decoded datasets, hundreds of MB): `cache`, else env `MIMPAPER_CACHE`, else a
+    checkout's existing `<repo>/data/cache` (kept so that old caches are not rebuilt), else the user cache directory
+    (`platformdirs.user_cache_dir('mimpaper')`, e.g. `~/.cache/mimpaper` on Linux)."""
+    if cache or os.environ.get('MIMPAPER_CACHE'): return Path(cache or os.environ['MIMPAPER_CACHE'])
+    legacy = repo_root() / 'data' / 'cache'
+    if legacy.is_dir(): return legacy
+    try: import platformdirs; return Path(platformdirs.user_cache_dir('mimpaper'))
+    except ImportError: return Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache') / 'mimpaper'
 
 def cifar10_tar_path() -> Path:
     "The CIFAR-10 JPEG tarball: env `MIMPAPER_CIFAR10_TAR`, else `<repo>/../shared/data/cifar10-jpg.tar.gz`."
@@ -368,10 +374,13 @@ class ImageFolderDataset(torch.utils.data.Dataset):
     def __init__(self, root: str | Path, split: str | None = None, img_size: int | None = None, max_bad: float = 0.01):
         self.root = Path(root) / split if split else Path(root)
         self.img_size, self.max_bad = img_size, max_bad
+        if not 0 <= max_bad <= 1: raise ConfigError(f"max_bad must be a fraction in [0, 1], got {max_bad!r}")
+        layout = (f"{Path(root)}/train/<class>/<image> and {Path(root)}/test/<class>/<image> (val/ also works as test)" if split
+                  else f"{self.root}/<class>/<image>")
         if not self.root.is_dir():
-            raise DataError(f"image folder not found: {self.root}; give root=<folder with one subfolder per class> (ImageNet layout)")
+            raise DataError(f"image folder not found: {self.root}; expected the ImageNet layout {layout}")
         self.classes = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith('.'))
-        if not self.classes: raise DataError(f"no class subfolders in {self.root}; expected {self.root}/<class>/<image>")
+        if not self.classes: raise DataError(f"no class subfolders in {self.root}; expected the ImageNet layout {layout}")
         self.samples: list[tuple[str, int]] = []
         for k, c in enumerate(self.classes):
             files = sorted(f for f in (self.root / c).iterdir() if f.suffix.lower() in IMG_EXTS and not f.name.startswith('.'))
@@ -485,15 +494,17 @@ def _load_synthetic(split, img_size, n, seed) -> TensorData:
         imgs.append(_to_uint8(x)); labels.append(y); masks.append(m)
     return TensorData(torch.cat(imgs), torch.cat(labels), torch.cat(masks), list(SyntheticScenes.classes), 'synthetic', split)
 
-def _load_cifar10(split, root) -> TensorData:
+def _load_cifar10(split, root, max_bad: float = 0.01) -> TensorData:
     tar = Path(root) if root else cifar10_tar_path()
     folder = tar if tar.is_dir() else extract_cifar10(tar)
     pt = get_cache_dir() / f'cifar10-jpg-{split}.pt'
     key = (folder / '.extracted').read_text() if (folder / '.extracted').is_file() else str(folder.resolve())
     if pt.is_file():
-        d = torch.load(pt, weights_only=True)
-        if d.get('key') == key: return TensorData(d['images'], d['labels'], None, d['classes'], 'cifar10', split)
-    ds = ImageFolderDataset(folder, split)
+        try: d = torch.load(pt, weights_only=True)
+        except Exception as e:                                         # truncated or corrupt: rebuilt below, like a bad tarball
+            warnings.warn(f"decoded cache {pt} is unreadable ({type(e).__name__}); rebuilding it"); d = {}
+        if isinstance(d, dict) and d.get('key') == key: return TensorData(d['images'], d['labels'], None, d['classes'], 'cifar10', split)
+    ds = ImageFolderDataset(folder, split, max_bad=max_bad)
     x, y = ds.load_all()
     atomic_torch_save({'images': x, 'labels': y, 'classes': ds.classes, 'key': key}, pt)
     return TensorData(x, y, None, ds.classes, 'cifar10', split)
@@ -511,15 +522,19 @@ def _load_torchvision(name, split) -> TensorData:
     return TensorData(x, torch.as_tensor(ds.targets, dtype=torch.long), None, list(ds.classes), name, split)
 
 def load_tensors(name: str, split: str = 'train', img_size: int | None = None, root: str | Path | None = None,
-                 n: int | None = None, seed: int = 0) -> TensorData:
-    "Load split `split` of dataset `name` as a `TensorData` (`n`: a seeded random subset; `img_size`: resize)."
+                 n: int | None = None, seed: int = 0, max_bad: float = 0.01) -> TensorData:
+    """Load split `split` of dataset `name` as a `TensorData` (`n`: a seeded random subset; `img_size`: resize;
+    `max_bad`: the fraction of unreadable image files tolerated, skipped with a count)."""
     _check_split(split)
     if name == 'synthetic': return _load_synthetic(split, img_size, n, seed)
-    if name == 'cifar10': data = _load_cifar10(split, root)
+    if name == 'cifar10': data = _load_cifar10(split, root, max_bad)
     elif name == 'imagefolder':
         if root is None: raise ConfigError("dataset 'imagefolder' needs root=<folder with train/ and test/ (or val/) class folders>")
         sub = split if split == 'train' or (Path(root) / 'test').is_dir() else 'val'
-        ds = ImageFolderDataset(root, sub, img_size=img_size)
+        if sub == 'val' and (Path(root) / 'train').is_dir() and not (Path(root) / 'val').is_dir():
+            raise DataError(f"dataset 'imagefolder' needs a test split for evaluation: {Path(root)}/test/<class>/<image> "
+                            f"(or {Path(root)}/val/...) next to {Path(root)}/train/")
+        ds = ImageFolderDataset(root, sub, img_size=img_size, max_bad=max_bad)
         x, y = ds.load_all()
         data = TensorData(x, y, None, ds.classes, Path(root).name, split)
     elif name in ('torchvision-cifar10', 'torchvision-cifar100'): data = _load_torchvision(name, split)
@@ -733,12 +748,16 @@ def crop_map(maps: Tensor, box: Tensor, flip: Tensor, out_hw: tuple[int, int], m
 
 # %% ../nbs/01_data.ipynb #279184c6
 def make_data(dataset: str = 'synthetic', root: str | Path | None = None, img_size: int | None = 32, n_train: int | None = None,
-              n_val: int = 0, n_test: int | None = None, seed: int = 0, device: str | torch.device | None = None) -> dict:
-    "`{'train': GPUData, 'val': GPUData | None, 'test': GPUData}` for a named dataset."
+              n_val: int = 0, n_test: int | None = None, seed: int = 0, device: str | torch.device | None = None,
+              max_bad: float = 0.01) -> dict:
+    "`{'train': GPUData, 'val': GPUData | None, 'test': GPUData}` for a named dataset (`max_bad`: see `load_tensors`)."
     if dataset not in DATASETS: raise ConfigError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
     n_all = None if n_train is None else n_train + n_val
-    train = load_tensors(dataset, 'train', img_size=img_size, root=root, n=n_all, seed=seed)
-    test = load_tensors(dataset, 'test', img_size=img_size, root=root, n=n_test, seed=seed)
+    for k, v in (('n_train', n_train), ('n_test', n_test)):
+        if v is not None and v < 1: raise ConfigError(f"{k} must be >= 1 (or null: the whole split), got {v}")
+    if n_val < 0: raise ConfigError(f"n_val must be >= 0, got {n_val}")
+    train = load_tensors(dataset, 'train', img_size=img_size, root=root, n=n_all, seed=seed, max_bad=max_bad)
+    test = load_tensors(dataset, 'test', img_size=img_size, root=root, n=n_test, seed=seed, max_bad=max_bad)
     val = None
     if n_val:
         if n_val >= len(train): raise ConfigError(f"n_val={n_val} must be smaller than the train split ({len(train)} items)")

@@ -13,12 +13,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .train import lr_at
+from .data import IMAGENET_MEAN, IMAGENET_STD
 from .core import ConfigError, DataError, default_device, seed_everything
 
 # %% auto #0
-__all__ = ['iter_batches', 'pool_tokens', 'extract_features', 'knn_predict', 'knn_accuracy', 'LARS', 'linear_head',
-           'linear_probe', 'probe_model', 'layer_id_for_vit', 'param_groups_lrd', 'evaluate_top1', 'finetune',
-           'KNNMonitor', 'LinearProbeMonitor']
+__all__ = ['iter_batches', 'pool_tokens', 'extract_features', 'knn_predict', 'knn_accuracy', 'LARS', 'mae_finetune_transform',
+           'mae_linprobe_transform', 'CPUAugment', 'mae_mixup', 'linear_head', 'linear_probe', 'probe_model',
+           'linear_probe_official', 'layer_id_for_vit', 'param_groups_lrd', 'evaluate_top1', 'finetune', 'KNNMonitor',
+           'LinearProbeMonitor']
 
 # %% ../nbs/07_evaluation.ipynb #72cab376
 def _as_batch(item) -> dict:
@@ -170,6 +172,57 @@ class LARS(torch.optim.Optimizer):
 def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
     for grp in opt.param_groups: grp['lr'] = lr * grp.get('lr_scale', 1.)
 
+# %% ../nbs/07_evaluation.ipynb #54c4f947
+def mae_finetune_transform(img_size: int, auto_augment: str | None = 'rand-m9-mstd0.5-inc1', re_prob: float = 0.25,
+                           re_mode: str = 'pixel', re_count: int = 1, interpolation: str = 'bicubic',
+                           scale: tuple[float, float] = (0.08, 1.), mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    "MAE `main_finetune.py`'s training transform (timm `create_transform`, is_training): PIL image -> normalized tensor."
+    from timm.data import create_transform
+    tf = create_transform(img_size, is_training=True, scale=scale, auto_augment=auto_augment, interpolation=interpolation,
+                          re_prob=re_prob, re_mode=re_mode, re_count=re_count, mean=tuple(mean), std=tuple(std))
+    for t in tf.transforms:                                          # RandAugment's posterize at 0 bits (magnitude >= 10)
+        for op in getattr(t, 'ops', ()):
+            if 'Posterize' in op.name: op.aug_fn = _posterize
+    return tf
+
+def _posterize(img, bits_to_keep, **_):
+    "timm's `posterize` with 0 bits giving a black image, as Pillow did when MAE ran (newer Pillow raises)."
+    from PIL import Image, ImageOps
+    if bits_to_keep >= 8: return img
+    if bits_to_keep <= 0: return Image.new(img.mode, img.size)
+    return ImageOps.posterize(img, bits_to_keep)
+
+def mae_linprobe_transform(img_size: int, scale: tuple[float, float] = (0.08, 1.), mean=IMAGENET_MEAN, std=IMAGENET_STD):
+    "MAE `main_linprobe.py`'s training transform: RandomResizedCrop (bicubic) + flip, then ToTensor + Normalize."
+    from torchvision import transforms as T
+    return T.Compose([T.RandomResizedCrop(img_size, scale=scale, interpolation=T.InterpolationMode.BICUBIC),
+                      T.RandomHorizontalFlip(), T.ToTensor(), T.Normalize(tuple(mean), tuple(std))])
+
+class CPUAugment:
+    "Apply a per-image PIL `transform` to a normalized float batch `[N, 3, H, W]` (any device) -> the same, on that device."
+    def __init__(self, transform: Callable, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        self.transform, self.mean, self.std = transform, torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
+
+    def to_uint8(self, img: torch.Tensor) -> np.ndarray:
+        "Normalized float `[N, 3, H, W]` -> uint8 `[N, H, W, 3]` on CPU (exact inverse of normalizing uint8 images)."
+        x = torch.as_tensor(img).detach().float().cpu()
+        return (x * self.std + self.mean).mul_(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        from PIL import Image
+        dev = torch.as_tensor(img).device
+        out = torch.stack([torch.as_tensor(self.transform(Image.fromarray(a))) for a in self.to_uint8(img)])
+        return out.to(dev, non_blocking=True)
+
+# %% ../nbs/07_evaluation.ipynb #207d8b41
+def mae_mixup(num_classes: int, mixup: float = 0.8, cutmix: float = 1.0, prob: float = 1.0, switch_prob: float = 0.5,
+              label_smoothing: float = 0.1):
+    "MAE `main_finetune.py`'s timm `Mixup` (mode 'batch'); None when both alphas are 0."
+    from timm.data import Mixup
+    if mixup <= 0 and cutmix <= 0: return None
+    return Mixup(mixup_alpha=mixup, cutmix_alpha=cutmix, prob=prob, switch_prob=switch_prob, mode='batch',
+                 label_smoothing=label_smoothing, num_classes=num_classes)
+
 # %% ../nbs/07_evaluation.ipynb #22be2c46
 def linear_head(dim: int, num_classes: int, generator: torch.Generator | None = None) -> nn.Sequential:
     "MAE's probe head: `BatchNorm1d(dim, affine=False, eps=1e-6)` + `Linear` (weight trunc-normal std 0.01, bias 0)."
@@ -236,6 +289,68 @@ def probe_model(model, train_data, test_data, pool: str = 'cls', layer: int | No
     res.update(pool=pool, layer=layer, dim=ftr.shape[1], n_train=len(ftr), n_test=len(fte))
     return res
 
+# %% ../nbs/07_evaluation.ipynb #17947873
+@contextlib.contextmanager
+def _keep_rng(device: torch.device | None = None):
+    "Restore the python, numpy and torch (CPU and `device`'s CUDA) RNG states on exit."
+    py, npy = random.getstate(), np.random.get_state()
+    devs = [device] if device is not None and device.type == 'cuda' else []
+    with torch.random.fork_rng(devices=devs):
+        try: yield
+        finally: random.setstate(py); np.random.set_state(npy)
+
+def linear_probe_official(model, train_data, test_data, num_classes: int | None = None, epochs: int = 90,
+                          batch_size: int = 16384, blr: float = 0.1, weight_decay: float = 0., warmup_epochs: float = 10,
+                          min_lr: float = 0., pool: str = 'cls', layer: int | None = None, scale: tuple[float, float] = (0.08, 1.),
+                          transform: Callable | None = None, extract_batch_size: int = 256, seed: int = 0,
+                          device: str | torch.device | None = None, amp: bool = True) -> dict:
+    """MAE `main_linprobe.py`: augmented views through the frozen encoder every epoch, BN (no affine) + linear head, LARS.
+    Returns `top1` (final), `best_top1`, per-epoch `history`, `lr`, `batch_size`, `head`, `optimizer`."""
+    if epochs < 1: raise ConfigError(f"epochs must be >= 1, got {epochs}")
+    module = _module_of(model)
+    device = torch.device(device) if device is not None else (_param_device(module) or default_device())
+    fn = (lambda x: model.features(x, layer=layer)) if hasattr(model, 'features') else model
+    xt, yt = extract_features(model, test_data, pool, layer, extract_batch_size, device, amp)
+    was_training = module.training if module is not None else False
+    with _keep_rng(device):
+        random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
+        aug, head, opt, history = None, None, None, []
+        for epoch in range(epochs):
+            feats, labels = [], []
+            if module is not None: module.to(device).eval()
+            try:
+                with torch.no_grad():
+                    for b in iter_batches(train_data, extract_batch_size, shuffle=True, aug='none', seed=seed, epoch=epoch):
+                        img = torch.as_tensor(b['img'])
+                        if aug is None:
+                            tf = transform or mae_linprobe_transform(img.shape[-1], scale, getattr(train_data, 'mean', IMAGENET_MEAN),
+                                                                     getattr(train_data, 'std', IMAGENET_STD))
+                            aug = CPUAugment(tf, getattr(train_data, 'mean', IMAGENET_MEAN), getattr(train_data, 'std', IMAGENET_STD))
+                        with _autocast(device, amp): f = pool_tokens(fn(aug(img).to(device, non_blocking=True)), pool)
+                        feats.append(f.float()); labels.append(torch.as_tensor(b['label']).to(device).long())
+            finally:
+                if module is not None: module.train(was_training)
+            if not feats: raise DataError(f"no batches came from {type(train_data).__name__}")
+            x, y = torch.cat(feats), torch.cat(labels)
+            N, D = x.shape
+            if head is None:                                         # first epoch: sizes known
+                if N < 2: raise DataError(f"linear probe needs at least 2 training samples, got {N}")
+                C = num_classes or int(max(y.max(), yt.max())) + 1
+                B = min(batch_size, N); steps = N // B; lr = blr * B / 256
+                head = linear_head(D, C).to(device)
+                opt = LARS(head.parameters(), lr=lr, weight_decay=weight_decay)
+            perm = torch.randperm(N).to(device)                      # shuffled again (plain iterables may not shuffle)
+            head.train(); loss_sum = torch.zeros((), device=device)
+            for it in range(steps):
+                cur = lr_at(epoch + it / steps, lr, warmup_epochs, epochs, min_lr); _set_lr(opt, cur)
+                j = perm[it * B:(it + 1) * B]
+                loss = F.cross_entropy(head(x[j]), y[j])
+                opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+                loss_sum += loss.detach()
+            history.append(dict(epoch=epoch, loss=loss_sum.item() / steps, lr=cur, test_top1=_top1_logits(head, xt, yt)))
+    return dict(top1=history[-1]['test_top1'], best_top1=max(h['test_top1'] for h in history), history=history,
+                lr=lr, batch_size=B, head=head, optimizer=opt)
+
 # %% ../nbs/07_evaluation.ipynb #e3fe244f
 def layer_id_for_vit(name: str, num_layers: int) -> int:
     "MAE's layer id of a timm ViT parameter: 0 for embeddings and tokens, `b + 1` for block `b`, `num_layers` otherwise."
@@ -282,13 +397,14 @@ def evaluate_top1(model: nn.Module, data, batch_size: int = 256, device: str | t
 
 # %% ../nbs/07_evaluation.ipynb #e82a848a
 def finetune(vit: nn.Module, train_data, test_data, epochs: int = 100, batch_size: int = 1024, blr: float = 1e-3,
-             layer_decay: float = 0.75, weight_decay: float = 0.05, label_smoothing: float = 0.1, mixup: float = 0.,
-             cutmix: float = 0., warmup_epochs: float = 5, min_lr: float = 1e-6, aug: str = 'mae',
-             clip_grad: float | None = None, init_head: bool = True, eval_every: int = 1, eval_batch_size: int = 256,
+             layer_decay: float = 0.75, weight_decay: float = 0.05, label_smoothing: float = 0.1, mixup: float = 0.8,
+             cutmix: float = 1.0, mixup_switch_prob: float = 0.5, mixup_prob: float = 1.0, warmup_epochs: float = 5,
+             min_lr: float = 1e-6, aug: str = 'timm', auto_augment: str | None = 'rand-m9-mstd0.5-inc1',
+             re_prob: float = 0.25, re_mode: str = 'pixel', re_count: int = 1, crop_scale: tuple[float, float] = (0.08, 1.),
+             interpolation: str = 'bicubic', clip_grad: float | None = None, init_head: bool = True, eval_every: int = 1, eval_batch_size: int = 256,
              seed: int = 0, device: str | torch.device | None = None, amp: bool = True, progress: bool = True,
              log_every: int = 20) -> dict:
-    "MAE end-to-end fine-tuning of a timm ViT; returns `top1` (final), `best_top1`, per-epoch `history` and `lr`."
-    from timm.data import Mixup
+    "MAE end-to-end fine-tuning of a timm ViT (official recipe by default); returns `top1` (final), `best_top1`, per-epoch `history` and `lr`."
     from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
     from tqdm.auto import tqdm
     if epochs < 1: raise ConfigError(f"epochs must be >= 1, got {epochs}")
@@ -303,8 +419,9 @@ def finetune(vit: nn.Module, train_data, test_data, epochs: int = 100, batch_siz
         with torch.no_grad(): nn.init.trunc_normal_(vit.head.weight, std=2e-5); vit.head.bias.zero_()
     lr = blr * batch_size / 256
     opt = torch.optim.AdamW(param_groups_lrd(vit, weight_decay, layer_decay=layer_decay), lr=lr)
-    mixup_fn = (Mixup(mixup_alpha=mixup, cutmix_alpha=cutmix, label_smoothing=label_smoothing, num_classes=num_classes)
-                if mixup > 0 or cutmix > 0 else None)
+    mixup_fn = mae_mixup(num_classes, mixup, cutmix, mixup_prob, mixup_switch_prob, label_smoothing)
+    mean, std = getattr(train_data, 'mean', IMAGENET_MEAN), getattr(train_data, 'std', IMAGENET_STD)
+    cpu_aug = None
     criterion = (SoftTargetCrossEntropy() if mixup_fn else
                  LabelSmoothingCrossEntropy(label_smoothing) if label_smoothing > 0 else nn.CrossEntropyLoss())
     history = []
@@ -312,9 +429,17 @@ def finetune(vit: nn.Module, train_data, test_data, epochs: int = 100, batch_siz
         vit.train()
         t0, n_img, loss_sum, it, cur = time.time(), 0, torch.zeros((), device=device), -1, lr
         bar = tqdm(total=steps, desc=f'finetune {epoch + 1}/{epochs}', disable=not progress, leave=False)
-        for it, b in enumerate(iter_batches(train_data, batch_size, shuffle=True, aug=aug, seed=seed, epoch=epoch, drop_last=True)):
+        batches = iter_batches(train_data, batch_size, shuffle=True, aug='none' if aug == 'timm' else aug, seed=seed,
+                               epoch=epoch, drop_last=True)
+        for it, b in enumerate(batches):
             cur = lr_at(epoch + it / steps, lr, warmup_epochs, epochs, min_lr); _set_lr(opt, cur)
-            img = torch.as_tensor(b['img']).to(device, non_blocking=True)
+            img = torch.as_tensor(b['img'])
+            if aug == 'timm':
+                if cpu_aug is None:
+                    cpu_aug = CPUAugment(mae_finetune_transform(img.shape[-1], auto_augment, re_prob, re_mode, re_count,
+                                                                interpolation, crop_scale, mean, std), mean, std)
+                img = cpu_aug(img)
+            img = img.to(device, non_blocking=True)
             y = torch.as_tensor(b['label']).to(device, non_blocking=True).long()
             if mixup_fn: img, y = mixup_fn(img, y)
             with _autocast(device, amp): loss = criterion(vit(img), y)
@@ -339,15 +464,6 @@ def finetune(vit: nn.Module, train_data, test_data, epochs: int = 100, batch_siz
     return dict(top1=evals[-1], best_top1=max(evals), history=history, lr=lr)
 
 # %% ../nbs/07_evaluation.ipynb #19709a69
-@contextlib.contextmanager
-def _keep_rng(device: torch.device | None = None):
-    "Restore the python, numpy and torch (CPU and `device`'s CUDA) RNG states on exit."
-    py, npy = random.getstate(), np.random.get_state()
-    devs = [device] if device is not None and device.type == 'cuda' else []
-    with torch.random.fork_rng(devices=devs):
-        try: yield
-        finally: random.setstate(py); np.random.set_state(npy)
-
 def _unwrap(model):
     "The model exposing `features` behind DDP-style `.module` wrappers."
     while not hasattr(model, 'features') and hasattr(model, 'module'): model = model.module

@@ -16,8 +16,8 @@ from .maskers import MASKERS, Masker, MaskContext, MaskOut, RandomMasker, check_
 from .analysis import exploitation_rate, patch_attention
 
 # %% auto #0
-__all__ = ['TARGETS', 'HINTS', 'ncut_graph', 'fiedler_vector', 'ncut_bipartition', 'relevance', 'target_relevance',
-           'informed_mask', 'token_embeddings', 'InformedMasker']
+__all__ = ['SOLVER_STATS', 'TARGETS', 'HINTS', 'READINGS', 'ncut_graph', 'fiedler_vector', 'ncut_bipartition', 'relevance',
+           'target_relevance', 'informed_mask', 'token_embeddings', 'exploitation_rates', 'InformedMasker']
 
 # %% ../nbs/50_informed.ipynb #9b372cac
 def ncut_graph(x: Tensor, eps: float = 1e-5) -> Tensor:
@@ -43,8 +43,10 @@ def _orthonormalize(Q: Tensor) -> Tensor:
         cols.append(v / v.norm(dim=-1, keepdim=True).clamp_min(1e-30))
     return torch.stack(cols, -1)
 
+SOLVER_STATS = {'calls': 0, 'graphs': 0, 'fallback': 0}          # how often the exact fallback ran (process-wide)
+
 @torch.no_grad()
-def fiedler_vector(W: Tensor, iters: int = 8, power: int = 4, block: int = 8) -> Tensor:
+def fiedler_vector(W: Tensor, iters: int = 8, power: int = 4, block: int = 8, tol: float | None = 1e-3) -> Tensor:
     "Second-smallest generalized eigenvector y of `(D - W) y = lambda D y` for graphs `W: [N, L, L]` -> `[N, L]`."
     N, L, _ = W.shape
     d = W.sum(-1)                                                    # degrees: [N, L]
@@ -59,17 +61,27 @@ def fiedler_vector(W: Tensor, iters: int = 8, power: int = 4, block: int = 8) ->
     Q = _start_block(L, k, W.device).expand(N, L, k)
     for _ in range(iters): Q = _orthonormalize(P @ Q)                # subspace iteration
     T = Q.transpose(1, 2) @ B @ Q                                    # Rayleigh-Ritz: [N, k, k]
-    _, V = torch.linalg.eigh(T)
+    theta, V = torch.linalg.eigh(T)
     z1 = (Q @ V[..., -1:])[..., 0]                                   # top Ritz vector: [N, L]
+    SOLVER_STATS['calls'] += 1; SOLVER_STATS['graphs'] += N
+    if tol is not None and L > 2:
+        res = ((B @ z1[..., None])[..., 0] - theta[:, -1:] * z1).norm(dim=1)          # ||B z1 - theta_1 z1||
+        gap = (theta[:, -1] - theta[:, -2]) if k > 1 else torch.ones_like(res)
+        bad = (res > tol * gap.clamp_min(0)).nonzero()[:, 0]         # one host sync
+        if len(bad):
+            SOLVER_STATS['fallback'] += len(bad)
+            Lsym = eye.double() - A[bad].double()                    # D^-1/2 (D - W) D^-1/2
+            z1 = z1.index_put((bad,), torch.linalg.eigh(Lsym)[1][..., 1].to(z1.dtype))
     y1 = d_isqrt * z1
     sign = torch.gather(y1, 1, y1.abs().argmax(1, keepdim=True)).sign()
     return y1 * sign
 
-def ncut_bipartition(x: Tensor, eps: float = 1e-5, iters: int = 8, power: int = 4, block: int = 8) -> tuple[Tensor, Tensor]:
+def ncut_bipartition(x: Tensor, eps: float = 1e-5, iters: int = 8, power: int = 4, block: int = 8,
+                     tol: float | None = 1e-3) -> tuple[Tensor, Tensor]:
     """SG-MAE Sec. 4: normalized-cut bipartition of tokens `x: [N, L, D]` -> `(y [N, L], object_side [N, L] bool)`;
     `y` is the generalized eigenvector, `object_side` the side (of `y > mean(y)`) holding the largest `|y|`."""
     with torch.autocast(x.device.type, enabled=False):
-        y = fiedler_vector(ncut_graph(x, eps), iters, power, block)   # y: [N, L]
+        y = fiedler_vector(ncut_graph(x, eps), iters, power, block, tol)   # y: [N, L]
     y_max = torch.gather(y, 1, y.abs().argmax(1, keepdim=True))      # the token with the largest |y|
     object_side = (y > y.mean(1, keepdim=True)) == (y_max > y.mean(1, keepdim=True))
     return y, object_side
@@ -132,19 +144,44 @@ def token_embeddings(model, imgs: Tensor, layer: int | str = -2) -> Tensor:
         raise ConfigError(f"layer must be 'decoder' or a block index in [-{depth}, {depth - 1}], got {layer!r}")
     return model.features(imgs, layer % depth)[:, 1:]
 
+# %% ../nbs/50_informed.ipynb #36fa37f7
+READINGS = ('key', 'row')
+
+def exploitation_rates(attns: list[Tensor], mask: Tensor, reading: str = 'key') -> tuple[Tensor, Tensor]:
+    """SG-MAE Eq. 5-7 under `reading` ('key': per-(query, key) mean weight as shares; 'row': Eq. 5 as typeset) for decoder
+    attentions `attns` (`[N, L, L]` each, rows sum to 1) and `mask: [N, L]` -> `(R_M_O, R_V_O)`, each `Tensor[num_layers]`."""
+    if reading not in READINGS: raise ConfigError(f"reading must be one of {', '.join(READINGS)}, got {reading!r}")
+    if reading == 'row': return exploitation_rate(attns, mask)
+    Mk = mask.to(attns[0].device).float(); Vk = 1 - Mk                # [N, L] 1 = mask token / visible token
+    m = Mk.mean(1)
+    S, size = {'M': Mk, 'V': Vk}, {'M': Mk.sum(1).clamp_min(1), 'V': Vk.sum(1).clamp_min(1)}
+    one, zero = torch.ones_like(m), torch.zeros_like(m)
+    R = {('M', 'M'): one, ('M', 'V'): zero, ('V', 'M'): zero, ('V', 'V'): one}   # R^0
+    R_M_O, R_V_O = [], []
+    for A in attns:
+        A = A.float()
+        rho = {(C, B): torch.einsum('ni,nij,nj->n', S[B], A, S[C]) / (size[B] * size[C]) for C in 'MV' for B in 'MV'}
+        r = {(C, B): rho[(C, B)] / (rho[('M', B)] + rho[('V', B)]).clamp_min(1e-30) for C in 'MV' for B in 'MV'}
+        R = {(X, B): sum(r[(C, B)] * R[(X, C)] for C in 'MV') for X in 'MV' for B in 'MV'}
+        R_M_O.append(m * R[('M', 'M')] + (1 - m) * R[('M', 'V')])
+        R_V_O.append(m * R[('V', 'M')] + (1 - m) * R[('V', 'V')])
+    return torch.stack(R_M_O, 1).mean(0), torch.stack(R_V_O, 1).mean(0)
+
 # %% ../nbs/50_informed.ipynb #429f0461
 class InformedMasker(Masker):
     "SG-MAE (Shin et al.): random masking until the exploitation-rate start rule fires, then object-centric informed masks."
     name = 'informed'
     def __init__(self, start: str | int | None = 'auto', min_epoch: int = 1, layer: int | str = -2, mode: str = 'cheap',
                  refresh_every: int = 1, target: str = 'object', hint: str = 'random',
-                 hint_ratio: float | tuple | list = (0.2, 0.05), probe_size: int = 64, probe_every: int = 1,
-                 refresh_batch_size: int = 256, iters: int = 8, power: int = 4, block: int = 8):
+                 hint_ratio: float | tuple | list = (0.05, 0.0), probe_size: int = 64, probe_every: int = 1,
+                 refresh_batch_size: int = 256, iters: int = 8, power: int = 4, block: int = 8, tol: float | None = 1e-3,
+                 reading: str = 'key'):
         if start is not None and start != 'auto' and not (isinstance(start, int) and start >= 0):
             raise ConfigError(f"start must be 'auto', an epoch >= 0 or None (never), got {start!r}")
         if mode not in ('cheap', 'exact'): raise ConfigError(f"mode must be 'cheap' or 'exact', got {mode!r}")
         if target not in TARGETS: raise ConfigError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
         if hint not in HINTS: raise ConfigError(f"hint must be one of {', '.join(HINTS)}, got {hint!r}")
+        if reading not in READINGS: raise ConfigError(f"reading must be one of {', '.join(READINGS)}, got {reading!r}")
         h = tuple(hint_ratio) if isinstance(hint_ratio, (tuple, list)) else (hint_ratio, hint_ratio)
         if len(h) != 2 or not all(0 <= v < 1 for v in h): raise ConfigError(f"hint_ratio must be in [0, 1) or a pair of such, got {hint_ratio!r}")
         for k, v in dict(min_epoch=min_epoch, refresh_every=refresh_every - 1, probe_size=probe_size - 1,
@@ -154,15 +191,16 @@ class InformedMasker(Masker):
         self.start, self.min_epoch, self.layer, self.mode, self.refresh_every = start, min_epoch, layer, mode, refresh_every
         self.target, self.hint, self.hint_ratio = target, hint, h
         self.probe_size, self.probe_every, self.refresh_batch_size = probe_size, probe_every, refresh_batch_size
-        self.solver = dict(iters=iters, power=power, block=block)
+        self.solver, self.reading = dict(iters=iters, power=power, block=block, tol=tol), reading
         self.start_epoch: int | None = start if isinstance(start, int) else None
         self.active, self.epoch, self.epochs, self.h = False, 0, 1, h[0]
         self.relevance_maps: Tensor | None = None                    # [n_items, h, w] (cheap mode), by batch['index']
         self.refreshed_epoch, self.refresh_s, self._probe = -1, None, None
+        self.armed, self.init_rates = False, None                    # armed: a probe had R_M_O < R_V_O
 
     def __repr__(self):
         return (f"InformedMasker(start={self.start!r}, min_epoch={self.min_epoch}, layer={self.layer!r}, mode={self.mode!r}, "
-                f"target={self.target!r}, hint={self.hint!r}, hint_ratio={self.hint_ratio})")
+                f"target={self.target!r}, hint={self.hint!r}, hint_ratio={self.hint_ratio}, reading={self.reading!r})")
 
     # --- schedule -------------------------------------------------------------
     def target_at(self, epoch: int) -> str:
@@ -178,11 +216,13 @@ class InformedMasker(Masker):
         return h0 + (h1 - h0) * t
 
     def update_start(self, epoch: int, R_M_O: float, R_V_O: float) -> bool:
-        "Start rule after `epoch` (0-based): informed from `epoch + 1` once `R_M_O >= R_V_O` and `epoch + 1 >= min_epoch`."
-        if self.start_epoch is None and self.start == 'auto' and epoch + 1 >= self.min_epoch and R_M_O >= R_V_O:
-            self.start_epoch = epoch + 1
-            return True
-        return False
+        """Start rule after `epoch` (0-based; -1 = before training): informed from `epoch + 1` once `R_M_O >= R_V_O` after
+        an earlier probe with `R_M_O < R_V_O` (a crossing from below) and `epoch + 1 >= min_epoch`."""
+        fire = (self.start_epoch is None and self.start == 'auto' and self.armed and epoch + 1 >= self.min_epoch
+                and R_M_O >= R_V_O)
+        if fire: self.start_epoch = epoch + 1
+        if R_M_O < R_V_O: self.armed = True
+        return fire
 
     # --- relevance --------------------------------------------------------------
     @torch.no_grad()
@@ -207,6 +247,11 @@ class InformedMasker(Masker):
         if self.start == 'auto' and not hasattr(trainer.model, 'decoder_blocks'):
             raise ConfigError(f"start='auto' needs the decoder's attention (MAE); use a fixed start epoch with {type(trainer.model).__name__}")
         self.epochs = trainer.epochs
+        fresh = getattr(trainer, 'start_epoch', 0) == 0 and getattr(trainer, 'step', 0) == 0
+        if fresh and self.start_epoch is None and self.probe_every and hasattr(trainer.model, 'decoder_blocks'):
+            rm, rv = self.probe_rates(trainer.model, trainer.data, trainer.cfg.mask_ratio)   # the model at initialization
+            self.init_rates = (rm[-1].item(), rv[-1].item())
+            self.update_start(-1, *self.init_rates)
 
     def on_epoch_start(self, trainer):
         e = self.epoch = trainer.epoch
@@ -231,11 +276,12 @@ class InformedMasker(Masker):
         imgs, noise = self._probe[0].to(dev), self._probe[1].to(dev)
         out = model(imgs, mask_ratio, noise=noise, masker=RandomMasker(), return_attn='decoder')
         attns = [patch_attention(a) for _, a in sorted(out.attn['decoder'].items())]
-        return exploitation_rate(attns, out.mask_out.mask)
+        return exploitation_rates(attns, out.mask_out.mask, self.reading)
 
     def on_epoch_end(self, trainer) -> dict:
         out = {'sg_active': float(self.active)}
         if self.refresh_s is not None: out['sg_refresh_s'] = round(self.refresh_s, 3); self.refresh_s = None
+        if self.init_rates is not None: out['R_M_O_init'], out['R_V_O_init'] = self.init_rates; self.init_rates = None
         e = trainer.epoch
         if hasattr(trainer.model, 'decoder_blocks') and self.probe_every and (e + 1) % self.probe_every == 0:
             rm, rv = self.probe_rates(trainer.model, trainer.data, trainer.cfg.mask_ratio)
@@ -247,11 +293,12 @@ class InformedMasker(Masker):
         return out
 
     def state_dict(self) -> dict:
-        return {'start_epoch': self.start_epoch, 'refreshed_epoch': self.refreshed_epoch,
+        return {'start_epoch': self.start_epoch, 'refreshed_epoch': self.refreshed_epoch, 'armed': self.armed,
                 'relevance_maps': None if self.relevance_maps is None else self.relevance_maps.cpu()}
 
     def load_state_dict(self, state: dict):
         self.start_epoch, self.refreshed_epoch = state['start_epoch'], state['refreshed_epoch']
+        self.armed = state.get('armed', False)
         self.relevance_maps = state['relevance_maps']
 
     # --- masking --------------------------------------------------------------------

@@ -15,7 +15,7 @@ from .core import ConfigError, check_kwargs
 
 # %% auto #0
 __all__ = ['MASKERS', 'PLUGINS', 'MaskOut', 'mask_from_scores', 'mask_from_bool', 'MaskContext', 'Masker', 'check_ratio',
-           'RandomMasker', 'BlockMasker', 'load_plugins', 'get_masker']
+           'check_noise', 'RandomMasker', 'BlockMasker', 'load_plugins', 'get_masker']
 
 # %% ../nbs/02_maskers.ipynb #615b66e2
 @dataclass
@@ -107,13 +107,21 @@ def check_ratio(mask_ratio: float, name: str = 'mask_ratio') -> float:
     return float(mask_ratio)
 
 # %% ../nbs/02_maskers.ipynb #6afcd765
+def check_noise(noise: Tensor | None, shape: tuple[int, int], what: str = 'tokens') -> Tensor | None:
+    "A given `noise` must be a finite float `[N, L]` tensor, one value per sample and token (block, for block maskers)."
+    if noise is None: return None
+    if not torch.is_tensor(noise) or tuple(noise.shape) != tuple(shape) or not noise.is_floating_point():
+        got = f"{getattr(noise, 'dtype', type(noise).__name__)} {list(noise.shape) if torch.is_tensor(noise) else ''}".strip()
+        raise ConfigError(f"noise must be a float tensor [N, L] = {list(shape)} (one value per sample and {what}), got {got}")
+    return noise
+
 class RandomMasker(Masker):
     "MAE's per-sample random masking by argsort of uniform noise (He et al. 2022)."
     name = 'random'
     def __call__(self, x: Tensor, ctx: MaskContext) -> MaskOut:
         N, L = x.shape[:2]
         len_keep = int(L * (1 - check_ratio(ctx.mask_ratio)))
-        noise = ctx.noise if ctx.noise is not None else torch.rand(N, L, device=x.device)  # noise in [0, 1]
+        noise = check_noise(ctx.noise, (N, L)) if ctx.noise is not None else torch.rand(N, L, device=x.device)  # noise in [0, 1]
         return mask_from_scores(noise, len_keep)
 
 # %% ../nbs/02_maskers.ipynb #0066dc6e
@@ -127,7 +135,7 @@ class BlockMasker(Masker):
         if h % b or w % b: raise ConfigError(f"token grid {h}x{w} is not divisible by the mask block size {b}")
         hb, wb = h // b, w // b
         n_mask = math.ceil(hb * wb * check_ratio(ctx.mask_ratio))
-        noise = ctx.noise if ctx.noise is not None else torch.rand(N, hb * wb, device=x.device)
+        noise = check_noise(ctx.noise, (N, hb * wb), 'mask block') if ctx.noise is not None else torch.rand(N, hb * wb, device=x.device)
         rank = torch.argsort(torch.argsort(noise, dim=1), dim=1)       # rank of each block's noise
         blocks = (rank < n_mask).view(N, hb, 1, wb, 1).expand(N, hb, b, wb, b)
         return mask_from_bool(blocks.reshape(N, h * w))

@@ -13,7 +13,7 @@ from torch import Tensor
 from .core import ConfigError
 
 # %% auto #0
-__all__ = ['rauc', 'pimr', 'global_pimr']
+__all__ = ['PAPER_RAUC_OFFSET', 'rauc', 'rauc_paper_scale', 'pimr', 'global_pimr']
 
 # %% ../nbs/11_metrics.ipynb #619ee2d9
 def _curve(epochs: Sequence[float], s: Sequence[float], E1: float, E2: float) -> tuple[np.ndarray, np.ndarray]:
@@ -34,6 +34,13 @@ def rauc(epochs: Sequence[float], s1: Sequence[float], s2: Sequence[float], e1: 
     baseline_gain = np.trapezoid(S1 - S1[0], E)    # ∫ (S1(E) - S1(E1)) dE
     if baseline_gain == 0: raise ConfigError(f"baseline curve is flat on ({e1}, {e2}): RAUC is undefined")
     return float(gain_gap / baseline_gain)
+
+# %% ../nbs/11_metrics.ipynb #72d01f93
+PAPER_RAUC_OFFSET = 1.0   # MTO Table 2 reports 1 + Eq. 8 (1.44 read as "44%")
+
+def rauc_paper_scale(value: float) -> float:
+    "Our Eq. 8 RAUC on the scale of MTO's Table 2: `1 + value`."
+    return PAPER_RAUC_OFFSET + value
 
 # %% ../nbs/11_metrics.ipynb #2729fbd9
 def _minmax(P: Tensor, lo: Tensor, hi: Tensor) -> Tensor:

@@ -4,16 +4,19 @@
 
 # %% ../nbs/04_models.ipynb #37af0478
 from __future__ import annotations
+import math
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
+from fastcore.basics import patch
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from timm.layers import PatchEmbed
 from timm.models.vision_transformer import Block
+from timm.models.beit import Block as BeitBlock, RelativePositionBias, gen_relative_position_index
 
 from .core import ConfigError
 from .data import patchify, unpatchify, check_img_size
@@ -22,10 +25,11 @@ from .targets import TargetNorm
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 # %% auto #0
-__all__ = ['VIT_SIZES', 'FUSED_SDPA_BACKENDS', 'MODELS', 'MODEL_PLUGINS', 'ENCODER_PREFIXES', 'sincos_1d',
-           'get_2d_sincos_pos_embed', 'attention_probs', 'run_blocks', 'explicit_attention', 'fused_sdpa_only',
-           'ViTEncoderBase', 'MAEOutput', 'default_mid_mask_depth', 'check_mid_mask', 'MAE', 'FixedMasker', 'SimMIM',
-           'known_method', 'create_model', 'read_state_dict', 'load_checkpoint', 'encoder_state_dict', 'to_timm']
+__all__ = ['VIT_SIZES', 'FUSED_SDPA_BACKENDS', 'SIMMIM_POS', 'MODELS', 'MODEL_PLUGINS', 'ENCODER_PREFIXES', 'REBUILT_BUFFERS',
+           'sincos_1d', 'get_2d_sincos_pos_embed', 'attention_probs', 'run_blocks', 'explicit_attention',
+           'fused_sdpa_only', 'ViTEncoderBase', 'MAEOutput', 'default_mid_mask_depth', 'check_mid_mask', 'MAE',
+           'FixedMasker', 'RelPosBlock', 'SimMIM', 'known_method', 'create_model', 'read_state_dict', 'load_checkpoint',
+           'encoder_state_dict', 'to_timm']
 
 # %% ../nbs/04_models.ipynb #0ab467d5
 def sincos_1d(embed_dim: int, pos: Tensor) -> Tensor:
@@ -54,13 +58,20 @@ VIT_SIZES: dict[str, dict] = {
 }
 
 # %% ../nbs/04_models.ipynb #b032dfee
-def attention_probs(block: Block, x: Tensor, attn_mask: Tensor | None = None) -> Tensor:
-    "Softmax attention probabilities `[N, heads, S, S]` of `block` for its input `x: [N, S, D]` (recomputed, no dropout)."
+def attention_probs(block: nn.Module, x: Tensor, attn_mask: Tensor | None = None) -> Tensor:
+    "Softmax attention probabilities `[N, heads, S, S]` of a timm ViT or BEiT `block` for its input `x: [N, S, D]` (recomputed, no dropout)."
     a = block.attn
     N, S, _ = x.shape
-    qkv = a.qkv(block.norm1(x)).reshape(N, S, 3, a.num_heads, a.head_dim).permute(2, 0, 3, 1, 4)
-    q, k = a.q_norm(qkv[0]), a.k_norm(qkv[1])
+    h = block.norm1(x)
+    if getattr(a, 'q_bias', None) is not None: qkv = F.linear(h, a.qkv.weight, torch.cat((a.q_bias, a.k_bias, a.v_bias)))  # BEiT
+    else: qkv = a.qkv(h)
+    qkv = qkv.reshape(N, S, 3, a.num_heads, -1).permute(2, 0, 3, 1, 4)
+    q, k = qkv[0], qkv[1]
+    if hasattr(a, 'q_norm'): q, k = a.q_norm(q), a.k_norm(k)
     scores = (q * a.scale) @ k.transpose(-2, -1)                      # [N, heads, S, S]
+    if getattr(a, 'relative_position_bias_table', None) is not None: scores = scores + a._get_rel_pos_bias()
+    shared = block.__dict__.get('shared_rpb')                         # SimMIM's shared relative position bias
+    if shared is not None: scores = scores + shared()
     if attn_mask is not None: scores = scores.masked_fill(~attn_mask, float('-inf'))
     return scores.float().softmax(dim=-1)
 
@@ -167,22 +178,19 @@ def check_mid_mask(ratio: float, k: int | None, depth: int, L: int, mask_ratio: 
     if M == 0: raise ConfigError(f"mid_mask_ratio={ratio} gives no mid-level token for {L} tokens")
     return ratio, default_mid_mask_depth(depth) if k is None else k, M
 
-# %% ../nbs/04_models.ipynb #910fbf8d
-@torch.compiler.disable
-def _bucketed_mask(masker: Masker, x: Tensor, ctx: MaskContext, bucket: int) -> MaskOut:
-    "Run the masker outside `torch.compile` and pad its visible count to the bucket: compiled code sees few shapes."
-    return masker(x, ctx).bucketed(bucket)
-
+# %% ../nbs/04_models.ipynb #894657c5
 class MAE(ViTEncoderBase):
     """Masked Autoencoder with a ViT backbone (He et al. 2022); `state_dict()` keys match facebookresearch/mae.
-    RMAE options: `decoder_attn_drop` (drop-edge, Sec. 2.1), `target_norm` (Sec. 2.2), `mid_mask_ratio`/`mid_mask_depth` (Sec. 2.3).
+    RMAE options: `decoder_attn_drop` (drop-edge, Sec. 2.1), `target_norm` (Sec. 2.2), `mid_mask_ratio`/`mid_mask_depth`/
+    `mid_mask_decode` (Sec. 2.3; decode: the mid tokens' encoder outputs replace the decoder's mask token at their positions).
     `keep_bucket`: pad ragged visible counts up to a multiple of it (few static shapes for `torch.compile`; results unchanged)."""
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, embed_dim: int = 1024,
                  depth: int = 24, num_heads: int = 16, decoder_embed_dim: int = 512, decoder_depth: int = 8,
                  decoder_num_heads: int = 16, mlp_ratio: float = 4., norm_pix_loss: bool = False,
                  mask_ratio: float = 0.75, masker: Masker | str | None = None, target_norm: TargetNorm | str | Mapping | None = None,
                  decoder_attn_drop: float = 0., encoder_attn_drop: float = 0., drop_path: float = 0.,
-                 mid_mask_ratio: float = 0., mid_mask_depth: int | None = None, keep_bucket: int = 1):
+                 mid_mask_ratio: float = 0., mid_mask_depth: int | None = None, mid_mask_decode: bool = True,
+                 keep_bucket: int = 1):
         super().__init__()
         self._build_encoder(img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
                             encoder_attn_drop, drop_path)
@@ -204,133 +212,171 @@ class MAE(ViTEncoderBase):
         self.target_norm = TargetNorm.from_spec(target_norm, 'patch' if norm_pix_loss else 'none')
         # RMAE mid-level mask tokens (only created when used: default keys stay the official ones)
         self.mid_mask_ratio, self.mid_mask_depth, self.num_mid = check_mid_mask(mid_mask_ratio, mid_mask_depth, depth, L, mask_ratio)
+        self.mid_mask_decode = bool(mid_mask_decode)
         if self.num_mid: self.mid_mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.initialize_weights()
 
-    def initialize_weights(self):
-        "Official initialization: sin-cos position embeddings, xavier for linears and the patch projection."
-        g = self.grid[0]
-        self.pos_embed.data.copy_(get_2d_sincos_pos_embed(self.pos_embed.shape[-1], g, cls_token=True)[None])
-        self.decoder_pos_embed.data.copy_(get_2d_sincos_pos_embed(self.decoder_pos_embed.shape[-1], g, cls_token=True)[None])
-        w = self.patch_embed.proj.weight.data
-        nn.init.xavier_uniform_(w.view([w.shape[0], -1]))
-        nn.init.normal_(self.cls_token, std=.02); nn.init.normal_(self.mask_token, std=.02)
-        self.apply(self._init_weights)
-        if self.num_mid: nn.init.normal_(self.mid_mask_token, std=.02)   # last: other weights match a plain MAE's
+# %% ../nbs/04_models.ipynb #d57c65b3
+@patch
+def initialize_weights(self: MAE):
+    "Official initialization: sin-cos position embeddings, xavier for linears and the patch projection."
+    g = self.grid[0]
+    self.pos_embed.data.copy_(get_2d_sincos_pos_embed(self.pos_embed.shape[-1], g, cls_token=True)[None])
+    self.decoder_pos_embed.data.copy_(get_2d_sincos_pos_embed(self.decoder_pos_embed.shape[-1], g, cls_token=True)[None])
+    w = self.patch_embed.proj.weight.data
+    nn.init.xavier_uniform_(w.view([w.shape[0], -1]))
+    nn.init.normal_(self.cls_token, std=.02); nn.init.normal_(self.mask_token, std=.02)
+    self.apply(self._init_weights)
+    if self.num_mid: nn.init.normal_(self.mid_mask_token, std=.02)   # last: other weights match a plain MAE's
 
-    def _init_weights(self, m):
-        if isinstance(m, nn.Linear):
-            nn.init.xavier_uniform_(m.weight)
-            if m.bias is not None: nn.init.constant_(m.bias, 0)
-        elif isinstance(m, nn.LayerNorm):
-            nn.init.constant_(m.bias, 0); nn.init.constant_(m.weight, 1.0)
+@patch
+def _init_weights(self: MAE, m):
+    if isinstance(m, nn.Linear):
+        nn.init.xavier_uniform_(m.weight)
+        if m.bias is not None: nn.init.constant_(m.bias, 0)
+    elif isinstance(m, nn.LayerNorm):
+        nn.init.constant_(m.bias, 0); nn.init.constant_(m.weight, 1.0)
 
-    # --- stages -------------------------------------------------------------
-    def embed(self, imgs: Tensor) -> Tensor:
-        "Patch embedding plus position embedding (no cls): `[N, L, D]`."
-        return self.patch_embed(imgs) + self.pos_embed[:, 1:, :]
+# %% ../nbs/04_models.ipynb #c1a0f5cc
+@patch
+def embed(self: MAE, imgs: Tensor) -> Tensor:
+    "Patch embedding plus position embedding (no cls): `[N, L, D]`."
+    return self.patch_embed(imgs) + self.pos_embed[:, 1:, :]
 
-    def mask(self, x: Tensor, mask_ratio: float, noise: Tensor | None = None, masker: Masker | None = None,
-             imgs: Tensor | None = None, batch: dict | None = None) -> MaskOut:
-        "Choose visible/masked tokens with the masker (default: the model's)."
-        ctx = MaskContext(mask_ratio, self.grid, noise=noise, imgs=imgs, batch=batch, model=self)
-        if self.keep_bucket == 1: return (masker or self.masker)(x, ctx)
-        return _bucketed_mask(masker or self.masker, x, ctx, self.keep_bucket)
+# %% ../nbs/04_models.ipynb #e76090cd
+@torch.compiler.disable
+def _bucketed_mask(masker: Masker, x: Tensor, ctx: MaskContext, bucket: int) -> MaskOut:
+    "Run the masker outside `torch.compile` and pad its visible count to the bucket: compiled code sees few shapes."
+    return masker(x, ctx).bucketed(bucket)
 
-    def mid_mask(self, mo: MaskOut) -> Tensor:
-        "RMAE Sec. 2.3: `num_mid` of each sample's masked tokens, drawn at random -> `ids_mid [N, M]` (also in `mo.info`)."
-        N, L = mo.mask.shape
-        k_max = mo.info.get('len_keep_max_unpadded', mo.len_keep_max)  # visible tokens, not the bucket's padding
-        if self.num_mid > L - k_max:
-            raise ConfigError(f"mid_mask_ratio={self.mid_mask_ratio} needs {self.num_mid} masked tokens, but the mask "
-                              f"leaves only {L - k_max} of {L} masked")
-        score = torch.rand(N, L, device=mo.mask.device) + (~mo.mask).float() * 2     # masked tokens first, random order
-        ids_mid = score.argsort(dim=1)[:, :self.num_mid]               # ids_mid: [N, M]
-        mo.info['mid_ids'] = ids_mid
-        return ids_mid
+@patch
+def mask(self: MAE, x: Tensor, mask_ratio: float, noise: Tensor | None = None, masker: Masker | None = None,
+         imgs: Tensor | None = None, batch: dict | None = None) -> MaskOut:
+    "Choose visible/masked tokens with the masker (default: the model's)."
+    ctx = MaskContext(mask_ratio, self.grid, noise=noise, imgs=imgs, batch=batch, model=self)
+    if self.keep_bucket == 1: return (masker or self.masker)(x, ctx)
+    return _bucketed_mask(masker or self.masker, x, ctx, self.keep_bucket)
 
-    def insert_mid_tokens(self, x: Tensor, mo: MaskOut, attn_mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        "Append the mid-level mask tokens (shared embedding + their position embedding): `[N, 1+K, D] -> [N, 1+K+M, D]`."
-        N, S, D = x.shape
-        ids_mid = self.mid_mask(mo)                                    # [N, M]
-        pos = torch.gather(self.pos_embed[:, 1:, :].expand(N, -1, -1), 1, ids_mid[..., None].expand(-1, -1, D))
-        x = torch.cat([x, (self.mid_mask_token + pos).to(x.dtype)], dim=1)           # x: [N, 1+K+M, D]
-        if attn_mask is not None or mo.visible is not None:            # ragged / thrown: extend the key-padding mask
-            keys = attn_mask[:, 0, 0, :] if attn_mask is not None else x.new_ones(N, S, dtype=torch.bool)
-            valid = torch.gather(mo.mask, 1, ids_mid)                  # a sample with thrown tokens may have < M masked
-            attn_mask = torch.cat([keys, valid], 1)[:, None, None, :]
-        return x, attn_mask
+# %% ../nbs/04_models.ipynb #15af476f
+@patch
+def mid_mask(self: MAE, mo: MaskOut) -> Tensor:
+    "RMAE Sec. 2.3: `num_mid` of each sample's masked tokens, drawn at random -> `ids_mid [N, M]` (also in `mo.info`)."
+    N, L = mo.mask.shape
+    k_max = mo.info.get('len_keep_max_unpadded', mo.len_keep_max)  # visible tokens, not the bucket's padding
+    if self.num_mid > L - k_max:
+        raise ConfigError(f"mid_mask_ratio={self.mid_mask_ratio} needs {self.num_mid} masked tokens, but the mask "
+                          f"leaves only {L - k_max} of {L} masked")
+    score = torch.rand(N, L, device=mo.mask.device) + (~mo.mask).float() * 2     # masked tokens first, random order
+    ids_mid = score.argsort(dim=1)[:, :self.num_mid]               # ids_mid: [N, M]
+    mo.info['mid_ids'] = ids_mid
+    return ids_mid
 
-    def forward_encoder(self, x: Tensor, mo: MaskOut, features: bool = False, attn_layers=False):
-        "Encode the visible tokens: `x: [N, L, D]` embedded patches -> latent `[N, 1+K, D]`."
-        N, L, D = x.shape
-        ids_keep, pad = mo.keep_index()                                # [N, K], padding [N, K] or None
-        x = torch.gather(x, 1, ids_keep[..., None].expand(-1, -1, D))  # x: [N, K, D]
-        cls = (self.cls_token + self.pos_embed[:, :1, :]).expand(N, -1, -1)
-        x = torch.cat([cls, x], dim=1)                                 # x: [N, 1+K, D]
-        attn_mask = None
-        if pad is not None:                                            # ragged: keys of padded slots are hidden
-            attn_mask = torch.cat([pad.new_zeros(N, 1), pad], 1).logical_not()[:, None, None, :]
-        if not self.num_mid:
-            x, feats, attn = run_blocks(self.blocks, x, attn_mask, features, attn_layers)
-            return self.norm(x), feats, attn
-        k, depth, S = self.mid_mask_depth, len(self.blocks), x.shape[1]
-        x, feats, attn = run_blocks(self.blocks[:k], x, attn_mask, features, _split_layers(attn_layers, 0, k))
-        x, attn_mask = self.insert_mid_tokens(x, mo, attn_mask)        # x: [N, 1+K+M, D] from block k on
-        x, f2, a2 = run_blocks(self.blocks[k:], x, attn_mask, features, _split_layers(attn_layers, k, depth))
-        if features: feats = feats[:-1] + f2                           # x_k onwards include the mid tokens
-        if attn_layers: attn = {**(attn or {}), **{l + k: a for l, a in (a2 or {}).items()}}
-        return self.norm(x[:, :S]), feats, attn                        # mid tokens leave: latent [N, 1+K, D]
+@patch
+def insert_mid_tokens(self: MAE, x: Tensor, mo: MaskOut, attn_mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    "Append the mid-level mask tokens (shared embedding + their position embedding): `[N, 1+K, D] -> [N, 1+K+M, D]`."
+    N, S, D = x.shape
+    ids_mid = self.mid_mask(mo)                                    # [N, M]
+    mo.info['mid_ids'] = ids_mid                                   # (an overridden mid_mask may not record them)
+    pos = torch.gather(self.pos_embed[:, 1:, :].expand(N, -1, -1), 1, ids_mid[..., None].expand(-1, -1, D))
+    x = torch.cat([x, (self.mid_mask_token + pos).to(x.dtype)], dim=1)           # x: [N, 1+K+M, D]
+    if attn_mask is not None or mo.visible is not None:            # ragged / thrown: extend the key-padding mask
+        keys = attn_mask[:, 0, 0, :] if attn_mask is not None else x.new_ones(N, S, dtype=torch.bool)
+        valid = torch.gather(mo.mask, 1, ids_mid)                  # a sample with thrown tokens may have < M masked
+        attn_mask = torch.cat([keys, valid], 1)[:, None, None, :]
+    return x, attn_mask
 
-    def forward_decoder(self, latent: Tensor, mo: MaskOut, features: bool = False, attn_layers=False):
-        "Insert mask tokens, unshuffle, decode: -> `pred [N, L, p*p*3]`."
-        x = self.decoder_embed(latent)                                 # x: [N, 1+K, Dd]
-        N, K1, Dd = x.shape
-        L = mo.ids_shuffle.shape[1]
-        x_ = torch.cat([x[:, 1:, :], self.mask_token.expand(N, L + 1 - K1, Dd)], dim=1)   # x_: [N, L, Dd] shuffled
-        if mo.ragged:                                                  # padded slots become mask tokens
-            slot = torch.arange(L, device=x.device)
-            x_ = torch.where((slot[None, :] < mo.len_keep[:, None])[..., None], x_, self.mask_token.to(x_.dtype))
-        x_ = torch.gather(x_, 1, mo.ids_restore[..., None].expand(-1, -1, Dd))          # unshuffle
-        x = torch.cat([x[:, :1, :], x_], dim=1) + self.decoder_pos_embed               # x: [N, 1+L, Dd]
-        attn_mask = None
-        if mo.visible is not None:                                     # thrown tokens are hidden from attention
-            keep = mo.visible | mo.mask
-            attn_mask = torch.cat([keep.new_ones(N, 1), keep], 1)[:, None, None, :]
-        x, feats, attn = run_blocks(self.decoder_blocks, x, attn_mask, features, attn_layers)
-        pred = self.decoder_pred(self.decoder_norm(x))
-        return pred[:, 1:, :], feats, attn                             # drop cls
+# %% ../nbs/04_models.ipynb #63ac3a2a
+@patch
+def forward_encoder(self: MAE, x: Tensor, mo: MaskOut, features: bool = False, attn_layers=False):
+    "Encode the visible tokens: `x: [N, L, D]` embedded patches -> latent `[N, 1+K, D]`."
+    N, L, D = x.shape
+    ids_keep, pad = mo.keep_index()                                # [N, K], padding [N, K] or None
+    x = torch.gather(x, 1, ids_keep[..., None].expand(-1, -1, D))  # x: [N, K, D]
+    cls = (self.cls_token + self.pos_embed[:, :1, :]).expand(N, -1, -1)
+    x = torch.cat([cls, x], dim=1)                                 # x: [N, 1+K, D]
+    attn_mask = None
+    if pad is not None:                                            # ragged: keys of padded slots are hidden
+        attn_mask = torch.cat([pad.new_zeros(N, 1), pad], 1).logical_not()[:, None, None, :]
+    if not self.num_mid:
+        x, feats, attn = run_blocks(self.blocks, x, attn_mask, features, attn_layers)
+        return self.norm(x), feats, attn
+    k, depth, S = self.mid_mask_depth, len(self.blocks), x.shape[1]
+    x, feats, attn = run_blocks(self.blocks[:k], x, attn_mask, features, _split_layers(attn_layers, 0, k))
+    x, attn_mask = self.insert_mid_tokens(x, mo, attn_mask)        # x: [N, 1+K+M, D] from block k on
+    x, f2, a2 = run_blocks(self.blocks[k:], x, attn_mask, features, _split_layers(attn_layers, k, depth))
+    if features: feats = feats[:-1] + f2                           # x_k onwards include the mid tokens
+    if attn_layers: attn = {**(attn or {}), **{l + k: a for l, a in (a2 or {}).items()}}
+    if not self.mid_mask_decode: return self.norm(x[:, :S]), feats, attn      # mid tokens leave: latent [N, 1+K, D]
+    x = self.norm(x)                                               # x: [N, 1+K+M, D]
+    mo.info['mid_latent'] = x[:, S:]                               # [N, M, D], on to the decoder (decode_mid_tokens)
+    return x[:, :S], feats, attn                                   # latent [N, 1+K, D] as a plain MAE's
 
-    def forward_loss(self, imgs: Tensor, pred: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        "Mean squared error on masked patches against the (normalized) target; returns `(loss, target)`."
-        target = self.target_norm(self.patchify(imgs).float())        # [N, L, p*p*3]
-        loss = ((pred.float() - target) ** 2).mean(dim=-1)             # [N, L], mean loss per patch
-        return (loss * mask).sum() / mask.sum(), target                # mean loss on removed patches
+# %% ../nbs/04_models.ipynb #9e8d1960
+@patch
+def decode_mid_tokens(self: MAE, x_: Tensor, mo: MaskOut) -> Tensor:
+    "`mid_mask_decode`: the mid tokens' encoder outputs, through `decoder_embed`, replace the mask token at their positions."
+    ids_mid = mo.info['mid_ids']                                   # [N, M]
+    z = self.decoder_embed(mo.info['mid_latent']).to(x_.dtype)     # z: [N, M, Dd]
+    idx = ids_mid[..., None].expand(-1, -1, x_.shape[-1])
+    valid = torch.gather(mo.mask, 1, ids_mid)[..., None]           # a shortfall slot (not a masked token) changes nothing
+    return x_.scatter(1, idx, torch.where(valid, z, torch.gather(x_, 1, idx)))   # x_: [N, L, Dd]
 
-    def forward(self, imgs: Tensor, mask_ratio: float | None = None, noise: Tensor | None = None,
-                masker: Masker | None = None, batch: dict | None = None, return_features: bool | str = False,
-                return_attn: bool | str | list = False) -> MAEOutput:
-        "Official MAE forward; `return_features`/`return_attn`: True, 'encoder' or 'decoder'."
-        mask_ratio = self.mask_ratio if mask_ratio is None else mask_ratio
-        x = self.embed(imgs)                                           # x: [N, L, D]
-        mo = self.mask(x, mask_ratio, noise, masker, imgs, batch)
-        latent, fe, ae = self.forward_encoder(x, mo, _want(return_features, 'encoder'), _want(return_attn, 'encoder'))
-        pred, fd, ad = self.forward_decoder(latent, mo, _want(return_features, 'decoder'), _want(return_attn, 'decoder'))
-        mask = mo.mask.float()                                         # [N, L], 1 = masked (official)
-        loss, target = self.forward_loss(imgs, pred, mask)
-        feats = {'encoder': fe, 'decoder': fd} if return_features else None
-        attn = {'encoder': ae, 'decoder': ad} if return_attn else None
-        return MAEOutput(loss, pred, mask, latent, mo, feats, attn, target)
+@patch
+def forward_decoder(self: MAE, latent: Tensor, mo: MaskOut, features: bool = False, attn_layers=False):
+    "Insert mask tokens, unshuffle, decode: -> `pred [N, L, p*p*3]`."
+    x = self.decoder_embed(latent)                                 # x: [N, 1+K, Dd]
+    N, K1, Dd = x.shape
+    L = mo.ids_shuffle.shape[1]
+    x_ = torch.cat([x[:, 1:, :], self.mask_token.expand(N, L + 1 - K1, Dd)], dim=1)   # x_: [N, L, Dd] shuffled
+    if mo.ragged:                                                  # padded slots become mask tokens
+        slot = torch.arange(L, device=x.device)
+        x_ = torch.where((slot[None, :] < mo.len_keep[:, None])[..., None], x_, self.mask_token.to(x_.dtype))
+    x_ = torch.gather(x_, 1, mo.ids_restore[..., None].expand(-1, -1, Dd))          # unshuffle
+    if self.num_mid and self.mid_mask_decode: x_ = self.decode_mid_tokens(x_, mo)   # x_: [N, L, Dd]
+    x = torch.cat([x[:, :1, :], x_], dim=1) + self.decoder_pos_embed               # x: [N, 1+L, Dd]
+    attn_mask = None
+    if mo.visible is not None:                                     # thrown tokens are hidden from attention
+        keep = mo.visible | mo.mask
+        attn_mask = torch.cat([keep.new_ones(N, 1), keep], 1)[:, None, None, :]
+    x, feats, attn = run_blocks(self.decoder_blocks, x, attn_mask, features, attn_layers)
+    pred = self.decoder_pred(self.decoder_norm(x))
+    return pred[:, 1:, :], feats, attn                             # drop cls
 
-    @torch.no_grad()
-    def reconstruct(self, imgs: Tensor, mask_ratio: float | None = None, noise: Tensor | None = None) -> dict:
-        "Images for a reconstruction grid: masked input, reconstruction (target-space pred mapped back), pasted."
-        out = self(imgs, mask_ratio, noise)
-        target = self.patchify(imgs)
-        pred = self.target_norm.denormalize(out.pred.float(), target)  # undo the target normalization (true patch stats)
-        m = out.mask[..., None]
-        return {'masked': self.unpatchify(target * (1 - m)), 'recon': self.unpatchify(pred),
-                'pasted': self.unpatchify(target * (1 - m) + pred * m), 'loss': out.loss}
+# %% ../nbs/04_models.ipynb #b07e3269
+@patch
+def forward_loss(self: MAE, imgs: Tensor, pred: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    "Mean squared error on masked patches against the (normalized) target; returns `(loss, target)`."
+    target = self.target_norm(self.patchify(imgs).float())        # [N, L, p*p*3]
+    loss = ((pred.float() - target) ** 2).mean(dim=-1)             # [N, L], mean loss per patch
+    return (loss * mask).sum() / mask.sum(), target                # mean loss on removed patches
+
+# %% ../nbs/04_models.ipynb #3e829764
+@patch
+def forward(self: MAE, imgs: Tensor, mask_ratio: float | None = None, noise: Tensor | None = None,
+            masker: Masker | None = None, batch: dict | None = None, return_features: bool | str = False,
+            return_attn: bool | str | list = False) -> MAEOutput:
+    "Official MAE forward; `return_features`/`return_attn`: True, 'encoder' or 'decoder'."
+    mask_ratio = self.mask_ratio if mask_ratio is None else mask_ratio
+    x = self.embed(imgs)                                           # x: [N, L, D]
+    mo = self.mask(x, mask_ratio, noise, masker, imgs, batch)
+    latent, fe, ae = self.forward_encoder(x, mo, _want(return_features, 'encoder'), _want(return_attn, 'encoder'))
+    pred, fd, ad = self.forward_decoder(latent, mo, _want(return_features, 'decoder'), _want(return_attn, 'decoder'))
+    mask = mo.mask.float()                                         # [N, L], 1 = masked (official)
+    loss, target = self.forward_loss(imgs, pred, mask)
+    feats = {'encoder': fe, 'decoder': fd} if return_features else None
+    attn = {'encoder': ae, 'decoder': ad} if return_attn else None
+    return MAEOutput(loss, pred, mask, latent, mo, feats, attn, target)
+
+@patch
+@torch.no_grad()
+def reconstruct(self: MAE, imgs: Tensor, mask_ratio: float | None = None, noise: Tensor | None = None) -> dict:
+    "Images for a reconstruction grid: masked input, reconstruction (target-space pred mapped back), pasted."
+    out = self(imgs, mask_ratio, noise)
+    target = self.patchify(imgs)
+    pred = self.target_norm.denormalize(out.pred.float(), target)  # undo the target normalization (true patch stats)
+    m = out.mask[..., None]
+    return {'masked': self.unpatchify(target * (1 - m)), 'recon': self.unpatchify(pred),
+            'pasted': self.unpatchify(target * (1 - m) + pred * m), 'loss': out.loss}
 
 # %% ../nbs/04_models.ipynb #08136c88
 class FixedMasker(Masker):
@@ -339,72 +385,134 @@ class FixedMasker(Masker):
     def __init__(self, mask: Tensor): self.fixed = mask.bool()
     def __call__(self, x: Tensor, ctx: MaskContext) -> MaskOut: return mask_from_bool(self.fixed.to(x.device))
 
-# %% ../nbs/04_models.ipynb #29c26d11
+# %% ../nbs/04_models.ipynb #d3fa99fa
+class RelPosBlock(BeitBlock):
+    "timm's BEiT block (official SimMIM/BEiT key names) that reads its encoder's *shared* relative position bias itself."
+    def forward(self, x: Tensor, attn_mask: Tensor | None = None, shared_rel_pos_bias: Tensor | None = None) -> Tensor:
+        if attn_mask is not None: raise ConfigError("relative-position blocks take no padding mask (SimMIM encodes every token)")
+        rpb = self.__dict__.get('shared_rpb')                           # the encoder's RelativePositionBias (not a submodule)
+        if shared_rel_pos_bias is None and rpb is not None: shared_rel_pos_bias = rpb()   # [heads, 1+L, 1+L]
+        return super().forward(x, shared_rel_pos_bias)
+
+SIMMIM_POS = ('rel', 'abs')
+
+# %% ../nbs/04_models.ipynb #12e85d53
 class SimMIM(ViTEncoderBase):
-    "SimMIM with a ViT encoder (Xie et al. 2022): mask-token substitution, linear PixelShuffle head, masked L1."
+    """SimMIM with a ViT encoder (Xie et al. 2022): mask-token substitution, linear PixelShuffle head, masked L1.
+    `pos='rel'` (default, official): shared relative position bias, no absolute position embedding, BEiT blocks with
+    LayerScale `init_values` and `fix_init`; `pos='abs'`: timm ViT blocks and the fixed sin-cos table."""
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, embed_dim: int = 768,
                  depth: int = 12, num_heads: int = 12, mlp_ratio: float = 4., mask_ratio: float = 0.6,
                  masker: Masker | str | None = None, mask_block: int = 2, target_norm: TargetNorm | str | Mapping | None = None,
-                 encoder_attn_drop: float = 0., drop_path: float = 0., init_values: float | None = None):
+                 encoder_attn_drop: float = 0., drop_path: float = 0.1, init_values: float | None = 0.1,
+                 pos: str = 'rel', fix_init: bool = True):
         super().__init__()
-        self._build_encoder(img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
-                            encoder_attn_drop, drop_path, init_values)
+        if pos not in SIMMIM_POS: raise ConfigError(f"SimMIM pos must be one of {', '.join(SIMMIM_POS)}, got {pos!r}")
+        self.pos, self.init_values = pos, init_values
+        if pos == 'abs':
+            self._build_encoder(img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
+                                encoder_attn_drop, drop_path, init_values)
+        else:
+            self._build_rel_encoder(img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
+                                    encoder_attn_drop, drop_path, init_values)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.decoder = nn.Sequential(nn.Conv2d(embed_dim, patch_size ** 2 * in_chans, kernel_size=1),
                                      nn.PixelShuffle(patch_size))
         self.masker = get_masker(masker) or BlockMasker(mask_block)
         self.target_norm = TargetNorm.from_spec(target_norm, 'none')
-        nn.init.trunc_normal_(self.cls_token, std=.02); nn.init.trunc_normal_(self.mask_token, std=.02)
+        nn.init.trunc_normal_(self.cls_token, std=.02)
         self.apply(self._init_weights)
+        if fix_init: self.fix_init_weight()
+        nn.init.trunc_normal_(self.mask_token, std=.02, a=-.02, b=.02)    # official: truncated at one std
 
-    def _init_weights(self, m):
-        if isinstance(m, nn.Linear):
-            nn.init.trunc_normal_(m.weight, std=.02)
-            if m.bias is not None: nn.init.constant_(m.bias, 0)
-        elif isinstance(m, nn.LayerNorm):
-            nn.init.constant_(m.bias, 0); nn.init.constant_(m.weight, 1.0)
+# %% ../nbs/04_models.ipynb #645f1099
+@patch
+def _build_rel_encoder(self: SimMIM, img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
+                       attn_drop=0., drop_path=0., init_values=None):
+    "The official SimMIM ViT: BEiT blocks sharing one relative position bias, no absolute position embedding."
+    check_img_size(img_size, patch_size)
+    self.norm_layer = partial(nn.LayerNorm, eps=1e-6)
+    self.img_size, self.patch_size, self.in_chans, self.mask_ratio = img_size, patch_size, in_chans, mask_ratio
+    self.arch = dict(img_size=img_size, patch_size=patch_size, in_chans=in_chans, embed_dim=embed_dim, depth=depth,
+                     num_heads=num_heads, mlp_ratio=mlp_ratio)
+    self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
+    L = self.patch_embed.num_patches
+    self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+    self.register_buffer('pos_embed', torch.zeros(1, L + 1, embed_dim), persistent=False)   # no position term
+    self.rel_pos_bias = RelativePositionBias(tuple(self.grid), num_heads)   # table zero-initialized, as official
+    dpr = [x.item() for x in torch.linspace(0, drop_path, depth)]
+    self.blocks = nn.ModuleList([RelPosBlock(embed_dim, num_heads, qkv_bias=True, mlp_ratio=mlp_ratio, attn_drop=attn_drop,
+                                             drop_path=dpr[i], init_values=init_values, norm_layer=self.norm_layer)
+                                 for i in range(depth)])
+    for blk in self.blocks: blk.__dict__['shared_rpb'] = self.rel_pos_bias   # a reference, not a state-dict entry
+    self.norm = self.norm_layer(embed_dim)
 
-    def mask(self, x: Tensor, mask_ratio: float, noise: Tensor | None = None, masker: Masker | None = None,
-             imgs: Tensor | None = None, batch: dict | None = None) -> MaskOut:
-        "Choose masked tokens with the masker (default: block masking)."
-        ctx = MaskContext(mask_ratio, self.grid, noise=noise, imgs=imgs, batch=batch, model=self)
-        return (masker or self.masker)(x + self.pos_embed[:, 1:, :], ctx)
+@patch
+def fix_init_weight(self: SimMIM):
+    "BEiT/SimMIM `fix_init_weight`: block `l`'s (1-based) `attn.proj` and `mlp.fc2` weights divided by sqrt(2l)."
+    with torch.no_grad():
+        for l, blk in enumerate(self.blocks, 1):
+            blk.attn.proj.weight.div_(math.sqrt(2. * l)); blk.mlp.fc2.weight.div_(math.sqrt(2. * l))
 
-    def forward_encoder(self, x: Tensor, mo: MaskOut, features: bool = False, attn_layers=False):
-        "Substitute mask tokens, add positions and cls, run the blocks: `[N, L, D]` -> `[N, 1+L, D]`."
-        N, L, D = x.shape
-        w = mo.mask[..., None].to(x.dtype)                              # w: [N, L, 1]
-        x = x * (1 - w) + self.mask_token.to(x.dtype) * w
-        x = torch.cat([self.cls_token.expand(N, -1, -1), x], dim=1) + self.pos_embed
-        x, feats, attn = run_blocks(self.blocks, x, None, features, attn_layers)
-        return self.norm(x), feats, attn
+@patch
+def _init_weights(self: SimMIM, m):
+    if isinstance(m, nn.Linear):
+        nn.init.trunc_normal_(m.weight, std=.02)
+        if m.bias is not None: nn.init.constant_(m.bias, 0)
+    elif isinstance(m, nn.LayerNorm):
+        nn.init.constant_(m.bias, 0); nn.init.constant_(m.weight, 1.0)
 
-    def forward_decoder(self, latent: Tensor) -> Tensor:
-        "Linear head + PixelShuffle on the patch tokens: -> `pred [N, L, p*p*3]`."
-        z = latent[:, 1:, :]                                           # z: [N, L, D]
-        h, w = self.grid
-        z = z.transpose(1, 2).reshape(z.shape[0], -1, h, w)             # z: [N, D, h, w]
-        return self.patchify(self.decoder(z))                          # [N, 3, H, W] -> [N, L, p*p*3]
+# %% ../nbs/04_models.ipynb #87766f07
+@patch
+def mask(self: SimMIM, x: Tensor, mask_ratio: float, noise: Tensor | None = None, masker: Masker | None = None,
+         imgs: Tensor | None = None, batch: dict | None = None) -> MaskOut:
+    "Choose masked tokens with the masker (default: block masking); it sees patch + position embedding (rel: + 0)."
+    ctx = MaskContext(mask_ratio, self.grid, noise=noise, imgs=imgs, batch=batch, model=self)
+    return (masker or self.masker)(x + self.pos_embed[:, 1:, :], ctx)
 
-    def forward_loss(self, imgs: Tensor, pred: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        "L1 on masked pixels, divided by `in_chans` (official SimMIM); returns `(loss, target)`."
-        target = self.target_norm(self.patchify(imgs).float())
-        l1 = (pred.float() - target).abs()                              # [N, L, p*p*3]
-        n_px = mask.sum() * self.patch_size ** 2                        # masked pixels (one channel)
-        return (l1 * mask[..., None]).sum() / (n_px + 1e-5) / self.in_chans, target
+@patch
+def forward_encoder(self: SimMIM, x: Tensor, mo: MaskOut, features: bool = False, attn_layers=False):
+    "Substitute mask tokens, add positions (rel: none) and cls, run the blocks: `[N, L, D]` -> `[N, 1+L, D]`."
+    N, L, D = x.shape
+    w = mo.mask[..., None].to(x.dtype)                              # w: [N, L, 1]
+    x = x * (1 - w) + self.mask_token.to(x.dtype) * w
+    x = torch.cat([self.cls_token.expand(N, -1, -1), x], dim=1)    # x: [N, 1+L, D]
+    if self.pos == 'abs': x = x + self.pos_embed
+    x, feats, attn = run_blocks(self.blocks, x, None, features, attn_layers)   # rel: each block adds the shared bias
+    return self.norm(x), feats, attn
 
-    def forward(self, imgs: Tensor, mask_ratio: float | None = None, noise: Tensor | None = None,
-                masker: Masker | None = None, batch: dict | None = None, return_features: bool | str = False,
-                return_attn: bool | str | list = False) -> MAEOutput:
-        mask_ratio = self.mask_ratio if mask_ratio is None else mask_ratio
-        x = self.patch_embed(imgs)                                     # x: [N, L, D]
-        mo = self.mask(x, mask_ratio, noise, masker, imgs, batch)
-        latent, fe, ae = self.forward_encoder(x, mo, _want(return_features, 'encoder'), _want(return_attn, 'encoder'))
-        pred = self.forward_decoder(latent)
-        mask = mo.mask.float()
-        loss, target = self.forward_loss(imgs, pred, mask)
-        return MAEOutput(loss, pred, mask, latent, mo, {'encoder': fe} if return_features else None,
-                         {'encoder': ae} if return_attn else None, target)
+# %% ../nbs/04_models.ipynb #c309e1e0
+@patch
+def forward_decoder(self: SimMIM, latent: Tensor) -> Tensor:
+    "Linear head + PixelShuffle on the patch tokens: -> `pred [N, L, p*p*3]`."
+    z = latent[:, 1:, :]                                           # z: [N, L, D]
+    h, w = self.grid
+    z = z.transpose(1, 2).reshape(z.shape[0], -1, h, w)             # z: [N, D, h, w]
+    return self.patchify(self.decoder(z))                          # [N, 3, H, W] -> [N, L, p*p*3]
+
+# %% ../nbs/04_models.ipynb #41dd3a7d
+@patch
+def forward_loss(self: SimMIM, imgs: Tensor, pred: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    "L1 on masked pixels, divided by `in_chans` (official SimMIM); returns `(loss, target)`."
+    target = self.target_norm(self.patchify(imgs).float())
+    l1 = (pred.float() - target).abs()                              # [N, L, p*p*3]
+    n_px = mask.sum() * self.patch_size ** 2                        # masked pixels (one channel)
+    return (l1 * mask[..., None]).sum() / (n_px + 1e-5) / self.in_chans, target
+
+# %% ../nbs/04_models.ipynb #496375bd
+@patch
+def forward(self: SimMIM, imgs: Tensor, mask_ratio: float | None = None, noise: Tensor | None = None,
+            masker: Masker | None = None, batch: dict | None = None, return_features: bool | str = False,
+            return_attn: bool | str | list = False) -> MAEOutput:
+    mask_ratio = self.mask_ratio if mask_ratio is None else mask_ratio
+    x = self.patch_embed(imgs)                                     # x: [N, L, D]
+    mo = self.mask(x, mask_ratio, noise, masker, imgs, batch)
+    latent, fe, ae = self.forward_encoder(x, mo, _want(return_features, 'encoder'), _want(return_attn, 'encoder'))
+    pred = self.forward_decoder(latent)
+    mask = mo.mask.float()
+    loss, target = self.forward_loss(imgs, pred, mask)
+    return MAEOutput(loss, pred, mask, latent, mo, {'encoder': fe} if return_features else None,
+                     {'encoder': ae} if return_attn else None, target)
 
 # %% ../nbs/04_models.ipynb #6fd4221b
 MODELS = {'mae': MAE, 'simmim': SimMIM}
@@ -423,25 +531,29 @@ def create_model(method: str = 'mae', size: str = 'base', **kwargs) -> nn.Module
     return MODELS[method](**{**VIT_SIZES[size], **kwargs})
 
 # %% ../nbs/04_models.ipynb #657c83db
-ENCODER_PREFIXES = ('cls_token', 'pos_embed', 'patch_embed.', 'blocks.', 'norm.')
+ENCODER_PREFIXES = ('cls_token', 'pos_embed', 'patch_embed.', 'rel_pos_bias.', 'blocks.', 'norm.')
+REBUILT_BUFFERS = ('relative_position_index',)   # persisted by the official BEiT/SimMIM code, rebuilt (non-persistent) here
 
 def _is_encoder_key(k: str) -> bool: return k.startswith(ENCODER_PREFIXES)
 
-def read_state_dict(src: str | Path | Mapping) -> dict:
-    "A state dict from a path or mapping; unwraps `{'model': ...}` and SimMIM's `encoder.` prefix."
+def read_state_dict(src: str | Path | Mapping, trust: bool = False) -> dict:
+    """A state dict from a path or mapping; unwraps `{'model': ...}` and SimMIM's `encoder.` prefix. Files load with
+    `weights_only=True` (plus `argparse.Namespace`, see `core.torch_load`); full unpickling only with `trust=True`."""
+    from mimpaper.core import UntrustedCheckpoint, torch_load
     if isinstance(src, (str, Path)):
         p = Path(src)
         if not p.is_file(): raise ConfigError(f"checkpoint {p} does not exist")
-        try: sd = torch.load(p, map_location='cpu', weights_only=True)
-        except Exception:
-            try: sd = torch.load(p, map_location='cpu', weights_only=False)   # official files pickle argparse args
-            except Exception as e: raise ConfigError(f"checkpoint {p} cannot be read ({type(e).__name__}: {e})") from None
+        try: sd = torch_load(p, trust=trust)
+        except UntrustedCheckpoint: raise
+        except Exception as e:
+            raise ConfigError(f"checkpoint {p} cannot be read ({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
     else: sd = src
+    if not isinstance(sd, Mapping): raise ConfigError(f"checkpoint {src if isinstance(src, (str, Path)) else ''} holds a {type(sd).__name__}, not a state dict")
     for key in ('model', 'state_dict'):
         if isinstance(sd, Mapping) and key in sd and isinstance(sd[key], Mapping): sd = sd[key]; break
     sd = dict(sd)
     if sd and all(k.startswith('encoder.') for k in sd if not k.startswith('decoder.')) and any(k.startswith('encoder.') for k in sd):
-        sd = {k[len('encoder.'):]: v for k, v in sd.items() if k.startswith('encoder.')}
+        sd = {k[len('encoder.'):] if k.startswith('encoder.') else k: v for k, v in sd.items()}
     return sd
 
 def _names(keys, n=6):
@@ -451,6 +563,13 @@ def _names(keys, n=6):
 def load_checkpoint(model: nn.Module, src: str | Path | Mapping, strict: bool = True) -> dict:
     "Load an official MAE (full or encoder-only) checkpoint into `model`; returns what was loaded/ignored."
     sd = read_state_dict(src)
+    rebuilt = []
+    for k in [k for k in sd if k.endswith(REBUILT_BUFFERS)]:          # official index buffers: must equal ours
+        try: mine = model.get_buffer(k)
+        except AttributeError: continue                                # not ours: reported as unexpected
+        if strict and (sd[k].shape != mine.shape or not torch.equal(sd[k].cpu().long(), mine.cpu())):
+            raise ConfigError(f"checkpoint does not match {type(model).__name__}: {k} differs from the rebuilt index (another grid?)")
+        rebuilt.append(k); del sd[k]
     own = model.state_dict()
     full = any(k.startswith('decoder') for k in sd)
     expected = set(own) if full else {k for k in own if _is_encoder_key(k)}
@@ -465,7 +584,7 @@ def load_checkpoint(model: nn.Module, src: str | Path | Mapping, strict: bool = 
         raise ConfigError(f"checkpoint does not match {type(model).__name__}: " + '; '.join(parts))
     model.load_state_dict({k: v for k, v in sd.items() if k in expected and k not in bad_keys}, strict=False)
     return {'kind': 'full' if full else 'encoder', 'loaded': len(expected & set(sd)), 'ignored': sorted(ignored),
-            'missing': sorted(missing), 'unexpected': sorted(unexpected)}
+            'missing': sorted(missing), 'unexpected': sorted(unexpected), 'rebuilt': rebuilt}
 
 # %% ../nbs/04_models.ipynb #48b4a459
 def encoder_state_dict(model: nn.Module) -> dict:
@@ -476,9 +595,13 @@ def to_timm(model: nn.Module, num_classes: int = 0, global_pool: str = 'token', 
     "A timm `VisionTransformer` holding `model`'s encoder (kwargs: e.g. `drop_path_rate`)."
     import timm
     a = model.arch
-    vit = timm.create_model('vit_base_patch16_224', pretrained=False, img_size=a['img_size'], patch_size=a['patch_size'],
-                            in_chans=a['in_chans'], embed_dim=a['embed_dim'], depth=a['depth'], num_heads=a['num_heads'],
-                            mlp_ratio=a['mlp_ratio'], num_classes=num_classes, global_pool=global_pool, **kwargs)
+    common = dict(pretrained=False, img_size=a['img_size'], patch_size=a['patch_size'], in_chans=a['in_chans'],
+                  embed_dim=a['embed_dim'], depth=a['depth'], num_heads=a['num_heads'], mlp_ratio=a['mlp_ratio'],
+                  num_classes=num_classes, global_pool=global_pool, init_values=getattr(model, 'init_values', None))
+    if isinstance(getattr(model, 'rel_pos_bias', None), nn.Module):   # official SimMIM ViT: timm's BEiT, shared rel-pos bias
+        vit = timm.create_model('beit_base_patch16_224', **common, use_abs_pos_emb=False, use_rel_pos_bias=False,
+                                use_shared_rel_pos_bias=True, **kwargs)
+    else: vit = timm.create_model('vit_base_patch16_224', **common, **kwargs)
     sd = encoder_state_dict(model)
     if global_pool == 'avg': sd = {k: v for k, v in sd.items() if not k.startswith('norm.')}
     res = vit.load_state_dict(sd, strict=False)

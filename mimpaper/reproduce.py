@@ -15,11 +15,12 @@ import yaml
 from .core import ConfigError, DataError, atomic_json, atomic_write, params_hash, yaml_load
 
 # %% auto #0
-__all__ = ['RUNNER_PARAMS', 'PROFILE_KEYS', 'EXPERIMENT_KEYS', 'MARKER', 'SUMMARY_COLUMNS', 'ARTIFACT_COLUMNS', 'LEDGER_COLUMNS',
-           'PROFILE_RANK', 'find_root', 'experiments_dir', 'profiles_dir', 'notebook_parameters', 'Experiment',
-           'Profile', 'profile_names', 'load_profile', 'experiment_params', 'NotebookFailed', 'kernel_python',
-           'run_notebook', 'results_dir', 'experiment_state', 'plan_table', 'reproduce', 'cli_reproduce',
-           'cli_run_notebook', 'ledger_notes', 'read_artifacts', 'ledger_rows', 'render_ledger']
+__all__ = ['RUNNER_PARAMS', 'PROFILE_KEYS', 'EXPERIMENT_KEYS', 'MARKER', 'SUMMARY_COLUMNS', 'CHECK_SUFFIX', 'TIMING',
+           'ARTIFACT_COLUMNS', 'LEDGER_COLUMNS', 'PROFILE_RANK', 'find_root', 'experiments_dir', 'profiles_dir',
+           'notebook_parameters', 'Experiment', 'Profile', 'profile_names', 'load_profile', 'experiment_params',
+           'NotebookFailed', 'kernel_python', 'run_notebook', 'results_dir', 'experiment_state', 'plan_table',
+           'reproduce', 'result_numbers', 'compare_numbers', 'check_reproduction', 'cli_reproduce', 'cli_run_notebook',
+           'ledger_notes', 'read_artifacts', 'read_claims', 'claim_verdicts', 'ledger_rows', 'render_ledger']
 
 # %% ../nbs/09_reproduce.ipynb #21bdb9cb
 def find_root(root: str | Path | None = None) -> Path:
@@ -144,7 +145,8 @@ def load_profile(name_or_path: str | Path | Profile, root: str | Path | None = N
     if isinstance(name_or_path, Profile): return name_or_path
     root = find_root(root); path = _profile_path(name_or_path, root); pname = path.stem
     if not _NAME_RE.match(pname): raise ConfigError(f"profile name '{pname}' may only use letters, digits, _ . -")
-    try: raw = yaml_load(path.read_text()) or {}
+    try: raw = yaml_load(path.read_bytes().decode('utf-8')) or {}
+    except UnicodeDecodeError as e: raise ConfigError(f"profile '{pname}' ({path}) is not UTF-8 text (byte {e.start})") from None
     except yaml.YAMLError as e: raise ConfigError(f"profile '{pname}' ({path}) is not valid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(raw, dict): raise ConfigError(f"profile '{pname}' must be a mapping with keys {', '.join(PROFILE_KEYS)}")
     for k in raw:
@@ -399,9 +401,81 @@ def reproduce(profile: str | Path | Profile = 'smoke', only: list[str] | None = 
     except KeyboardInterrupt:
         summary(); log("interrupted: rerun the same command to finish what is missing"); raise
     df = summary()
+    try:
+        from mimpaper.claims import collect_claims
+        cl = collect_claims(root / 'results' / p.name)
+        if cl is not None:
+            counts = cl.verdict.value_counts()
+            log(f"claims: {_rel(root / 'results' / p.name / 'CLAIMS.csv', root)} ({len(cl)} rows: "
+                + ', '.join(f"{counts.get(v, 0)} {v}" for v in ('supported', 'contradicted', 'inconclusive', 'not-tested')) + ')')
+    except Exception as ex: log(f"warning: could not collect the claims: {type(ex).__name__}: {_first_line(ex)}")
     try: log(f"ledger: {_rel(render_ledger(root), root)}")
     except Exception as ex: log(f"warning: could not render the ledger: {type(ex).__name__}: {_first_line(ex)}")
     return df
+
+# %% ../nbs/09_reproduce.ipynb #af8cf2e2
+CHECK_SUFFIX = '-check'
+TIMING = re.compile(r'(wall|time|date|seconds|threads|^cpu$|(^|[._])(img_s|eval_s|refresh_s|amt_refresh_s|ms|step_ms|cached)$)', re.I)
+
+def _flatten(obj, key: str, out: dict):
+    if isinstance(obj, dict):
+        for k, v in obj.items(): _flatten(v, f'{key}.{k}', out)
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj): _flatten(v, f'{key}[{i}]', out)
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool) and obj == obj:
+        if not TIMING.search(key.rsplit('.', 1)[-1].split('[')[0]): out[key] = float(obj)
+
+def result_numbers(exp_dir: str | Path) -> dict[str, float]:
+    "Every number of an experiment's results folder: JSON leaves (`file.key.sub[i]`) and CSV cells (`file:col[row]`), no timings."
+    d, out = Path(exp_dir), {}
+    for f in sorted(d.glob('*.json')):
+        if f.name not in ('provenance.json', MARKER): _flatten(json.loads(f.read_text()), f.name, out)
+    for f in sorted(d.glob('*.csv')):
+        try: df = pd.read_csv(f)
+        except pd.errors.EmptyDataError: continue
+        for c in df.columns:
+            if TIMING.search(str(c)): continue
+            col = pd.to_numeric(df[c], errors='coerce')
+            out.update({f'{f.name}:{c}[{i}]': float(v) for i, v in enumerate(col) if v == v})
+    return out
+
+def compare_numbers(ref: dict, new: dict, rtol: float = 0.02, atol: float = 1e-3) -> dict:
+    "Compare committed numbers `ref` with regenerated `new`: counts, worst differences and a verdict."
+    common, missing = [k for k in ref if k in new], [k for k in ref if k not in new]
+    diffs = {k: abs(new[k] - ref[k]) for k in common}
+    rel = {k: diffs[k] / max(abs(ref[k]), 1e-12) for k in common}
+    bad = [k for k in common if diffs[k] > atol and rel[k] > rtol]
+    worst = max(common, key=lambda k: (diffs[k] > atol) * rel[k], default=None)
+    return {'values': len(common), 'missing': len(missing), 'max_abs': max(diffs.values(), default=0.),
+            'max_rel': max((rel[k] for k in common if diffs[k] > atol), default=0.), 'outside': len(bad),
+            'worst': (bad or missing or [''])[0] if (bad or missing) else (worst or ''),
+            'verdict': 'reproduces' if not bad and not missing else 'differs'}
+
+
+# %% ../nbs/09_reproduce.ipynb #53d12fa4
+def check_reproduction(profile: str | Path | Profile = 'smoke', root: str | Path | None = None, rtol: float = 0.02,
+                       atol: float = 1e-3, only: list[str] | None = None, log: Callable[[str], Any] | None = print) -> pd.DataFrame:
+    "Regenerate `profile` as `PROFILE-check` from scratch and compare every committed number with the regenerated one."
+    import dataclasses, shutil
+    log = log or (lambda *a: None)
+    p = load_profile(profile, root); root = p.root
+    q = dataclasses.replace(p, name=p.name + CHECK_SUFFIX)
+    for d in (root / 'results' / q.name, root / 'runs' / q.name): shutil.rmtree(d, ignore_errors=True)
+    t0 = time.time()
+    ran = reproduce(q, only=only, force=True, root=root, log=log)
+    rows = []
+    for name in q.plan(only):
+        ref, new = results_dir(root, p.name, name), results_dir(root, q.name, name)
+        st = ran.set_index('experiment').status.get(name, 'not run')
+        if not (ref / 'provenance.json').exists(): rows.append({'experiment': name, 'run': st, 'verdict': 'no committed results'}); continue
+        if st == 'failed': rows.append({'experiment': name, 'run': st, 'verdict': 'failed'}); continue
+        rows.append({'experiment': name, 'run': st, **compare_numbers(result_numbers(ref), result_numbers(new), rtol, atol)})
+    df = pd.DataFrame(rows)
+    ok = int((df.verdict == 'reproduces').sum()) if len(df) else 0
+    log(f"\nreproduction check of '{p.name}' (tolerance: |diff| <= {atol} or <= {rtol:.0%} relative; timings excluded), "
+        f"{time.time() - t0:.0f} s:\n\n{_md_table(df)}\n\n{ok}/{len(df)} experiments reproduce the committed results")
+    return df
+
 
 # %% ../nbs/09_reproduce.ipynb #caa6e792
 def cli_reproduce(argv: list[str] | None = None) -> int:
@@ -411,12 +485,17 @@ def cli_reproduce(argv: list[str] | None = None) -> int:
     ap.add_argument('--only', nargs='+', action='extend', metavar='NAME', help='run only these experiments (and what they depend on)')
     ap.add_argument('--force', action='store_true', help='rerun even when complete with the same parameters')
     ap.add_argument('--list', action='store_true', help='list the experiments, their order and state, and exit')
+    ap.add_argument('--check', action='store_true', help='regenerate the profile from scratch as PROFILE-check and compare '
+                    'every committed number with it (the main job)')
     ap.add_argument('--log-output', action='store_true', help="stream the notebooks' cell output")
     ap.add_argument('--root', default=None, help='repository root (default: found from the working directory)')
     a = ap.parse_args(argv)
     try:
         if a.list:
             print(_md_table(plan_table(a.profile, a.root))); return 0
+        if a.check:
+            df = check_reproduction(a.profile, root=a.root, only=a.only)
+            return 0 if len(df) and (df.verdict == 'reproduces').all() else 1
         df = reproduce(a.profile, only=a.only, force=a.force, root=a.root, log_output=a.log_output)
     except ConfigError as e: print(f"error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt: return 130
@@ -443,12 +522,12 @@ def cli_run_notebook(argv: list[str] | None = None) -> int:
 
 # %% ../nbs/09_reproduce.ipynb #8462c099
 ARTIFACT_COLUMNS = ['paper', 'artifact', 'kind', 'caption', 'claim', 'experiment']
-LEDGER_COLUMNS = ARTIFACT_COLUMNS + ['status', 'profile', 'date', 'results', 'note']
+LEDGER_COLUMNS = ARTIFACT_COLUMNS + ['status', 'verdict', 'profile', 'date', 'results', 'note']
 PROFILE_RANK = ('paper', 'paper-small', 'smoke')
 
 def _profiles_with_results(root: Path) -> list[str]:
     d = root / 'results'
-    names = [p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith('.')] if d.is_dir() else []
+    names = [p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith('.') and not p.name.endswith(CHECK_SUFFIX)] if d.is_dir() else []
     return sorted(names, key=lambda n: (PROFILE_RANK.index(n) if n in PROFILE_RANK else len(PROFILE_RANK), n))
 
 def _record(root: Path, profile: str, name: str) -> dict | None:
@@ -477,15 +556,34 @@ def read_artifacts(root: str | Path | None = None) -> pd.DataFrame | None:
     if missing: raise DataError(f"{f} lacks column(s) {', '.join(missing)}; expected {', '.join(ARTIFACT_COLUMNS)}")
     return df
 
+def read_claims(root: str | Path | None = None) -> pd.DataFrame:
+    "Every profile's `results/PROFILE/CLAIMS.csv`, with a `profile` column (empty frame when there are none)."
+    root = find_root(root)
+    parts = [pd.read_csv(f, dtype={'direction': str}).assign(profile=f.parent.name) for f in sorted((root / 'results').glob('*/CLAIMS.csv'))
+             if not f.parent.name.endswith(CHECK_SUFFIX)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['paper', 'artifact', 'verdict', 'n_seeds', 'profile'])
+
+def claim_verdicts(claims: pd.DataFrame, paper: str, artifact: str) -> str:
+    "The verdicts of an artifact's claims in the profile with the most seeds, e.g. `supported 1, inconclusive 2 (cpu, 3 seeds)`."
+    c = claims[(claims.paper == paper) & (claims.artifact == artifact)]
+    if not len(c): return ''
+    best = c.groupby('profile').n_seeds.max().sort_values(ascending=False).index[0]
+    c = c[c.profile == best]
+    counts = c.verdict.value_counts()
+    order = ('supported', 'contradicted', 'inconclusive', 'not-tested')
+    return ', '.join(f"{v} {counts[v]}" for v in order if v in counts) + f" ({best}, {int(c.n_seeds.max())} seeds)"
+
 def ledger_rows(root: str | Path | None = None) -> pd.DataFrame:
     "One row per paper table/figure with its status, profile, date, results link and note."
     root = find_root(root); arts = read_artifacts(root); notes = ledger_notes(root)
     if arts is None: return pd.DataFrame(columns=LEDGER_COLUMNS)
     profiles, rows = _profiles_with_results(root), []
+    claims = read_claims(root)
     for a in arts[ARTIFACT_COLUMNS].to_dict('records'):
         exps = [x for x in re.split(r'[;,\s]+', a['experiment'].strip()) if x]
         note = notes.get(f"{a['paper']}/{a['artifact']}", '')
-        row = {**a, 'status': 'not run', 'profile': '', 'date': '', 'results': '', 'note': note}
+        row = {**a, 'status': 'not run', 'verdict': claim_verdicts(claims, a['paper'], a['artifact']), 'profile': '',
+               'date': '', 'results': '', 'note': note}
         recs = {pr: {x: _record(root, pr, x) for x in exps} for pr in profiles}
         done = [pr for pr in profiles if exps and all(r and r['complete'] for r in recs[pr].values())]
         some = [pr for pr in profiles if any(recs[pr].values())]
@@ -520,5 +618,14 @@ def render_ledger(root: str | Path | None = None) -> Path:
         known = set(df.paper + '/' + df.artifact)
         stray = sorted(k for k in ledger_notes(root) if k not in known)
         if stray: head += ['Notes in `ledger_notes.yaml` that match no artifact: ' + ', '.join(f'`{k}`' for k in stray), '']
+    claims = read_claims(root)
+    for prof, c in claims.groupby('profile', sort=False):
+        counts = c.verdict.value_counts()
+        head += [f"## Claims of profile `{prof}` (`results/{prof}/CLAIMS.csv`, up to {int(c.n_seeds.max())} paired seeds)", '',
+                 ', '.join(f"{v} {counts.get(v, 0)}" for v in ('supported', 'contradicted', 'inconclusive', 'not-tested')) +
+                 '. Effect: mean over seeds of (method - baseline) with its 95% paired-t interval.', '']
+        t = c.assign(comparison=c.method.astype(str) + ' vs ' + c.baseline.astype(str),
+                     interval=[f"[{lo}, {hi}]" for lo, hi in zip(c.ci_low, c.ci_high)])
+        head += [_md_table(t[['paper', 'artifact', 'metric', 'comparison', 'n_seeds', 'effect', 'interval', 'verdict']]), '']
     atomic_write(out, '\n'.join(head))
     return out

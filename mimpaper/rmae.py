@@ -25,10 +25,12 @@ def target_overrides(target: str, data=None, patch_size: int | None = None, **st
     return {} if target == 'patch' else {'target_norm': target_norm_spec(target, data, patch_size, **stats_kw)}
 
 def rmae_overrides(data, patch_size: int, decoder_attn_drop: float = RMAE_DROP_EDGE, target: str = RMAE_TARGET,
-                   mid_mask_ratio: float = 0., mid_mask_depth: int | None = None, **stats_kw) -> dict:
+                   mid_mask_ratio: float = 0., mid_mask_depth: int | None = None, mid_mask_decode: bool = True,
+                   **stats_kw) -> dict:
     "`model` overrides turning the standard MAE into RMAE (drop-edge + global normalization [+ mid-level mask tokens])."
     m = {**target_overrides(target, data, patch_size, **stats_kw), **({'decoder_attn_drop': decoder_attn_drop} if decoder_attn_drop else {})}
-    if mid_mask_ratio: m.update(mid_mask_ratio=mid_mask_ratio, **({'mid_mask_depth': mid_mask_depth} if mid_mask_depth else {}))
+    if mid_mask_ratio: m.update(mid_mask_ratio=mid_mask_ratio, mid_mask_decode=mid_mask_decode,   # spelled out: in the run hash
+                                **({'mid_mask_depth': mid_mask_depth} if mid_mask_depth else {}))
     return m
 
 # %% ../nbs/30_rmae.ipynb #afbf3055

@@ -10,54 +10,74 @@ import torch
 from torch import Tensor
 
 from .core import ConfigError
+from .data import IMAGENET_MEAN, IMAGENET_STD
 
 # %% auto #0
-__all__ = ['TARGET_MODES', 'STAT_KEYS', 'per_patch_norm', 'normalize_target', 'denormalize_target', 'TargetNorm', 'target_stats',
-           'target_norm_spec']
+__all__ = ['TARGET_MODES', 'STAT_KEYS', 'per_patch_norm', 'input_stats', 'global_stats', 'normalize_target', 'denormalize_target',
+           'TargetNorm', 'target_stats', 'target_norm_spec']
 
 # %% ../nbs/03_targets.ipynb #b4bfbb99
-TARGET_MODES = ('none', 'patch', 'global_rgb', 'global_patch', 'global_rgb+patch', 'global_patch+patch')
+TARGET_MODES = ('none', 'patch', 'raw+patch', 'global_rgb', 'global_patch', 'global_rgb+patch', 'global_patch+patch')
 
 def per_patch_norm(x: Tensor, eps: float = 1e-6) -> Tensor:
     "MAE's per-patch target normalization (unbiased variance over the last dim, as the official code)."
-    mean = x.mean(dim=-1, keepdim=True)
-    var = x.var(dim=-1, keepdim=True)                                 # unbiased, as torch's default
-    return (x - mean) / (var + eps) ** .5
+    mu_i = x.mean(dim=-1, keepdim=True)                               # x: [N, L, D] -> mu_i: [N, L, 1]
+    var_i = x.var(dim=-1, keepdim=True)                               # unbiased, as torch's default
+    return (x - mu_i) / (var_i + eps) ** .5
+
+def _vec(v, D: int, like: Tensor, per_channel: bool) -> Tensor:
+    "A statistic as a `[D]` vector on `like`'s device (a per-RGB-channel one repeated over `d % 3`)."
+    v = torch.as_tensor(v, dtype=like.dtype, device=like.device)
+    return v.repeat(D // 3) if per_channel else v
+
+def input_stats(stats: Mapping | None, D: int, like: Tensor) -> tuple[Tensor, Tensor]:
+    "The input normalization's `(mean, std)` as `[D]` vectors (ImageNet's unless `stats` sets `input_mean/input_std`)."
+    stats = stats or {}
+    mean = stats.get('input_mean'); std = stats.get('input_std')
+    return (_vec(IMAGENET_MEAN if mean is None else mean, D, like, True),
+            _vec(IMAGENET_STD if std is None else std, D, like, True))
+
+def global_stats(mode: str, stats: Mapping, D: int, like: Tensor) -> tuple[Tensor, Tensor]:
+    "Eq. 3's population `(mu, sigma)` as `[D]` vectors for a `global_rgb*` or `global_patch*` mode."
+    rgb = mode.startswith('global_rgb')
+    return (_vec(stats['rgb_mean' if rgb else 'patch_mean'], D, like, rgb),
+            _vec(stats['rgb_std' if rgb else 'patch_std'], D, like, rgb))
 
 def normalize_target(patches: Tensor, mode: str, stats: Mapping | None = None, eps: float = 1e-6) -> Tensor:
-    "Normalize reconstruction targets `[N, L, D]` by `mode` (MAE per-patch; RMAE Eq. 3 global modes)."
+    "Normalize reconstruction targets `[N, L, D]` by `mode` (MAE per-patch; RMAE Eq. 3 global modes; raw + per-patch)."
     if mode not in TARGET_MODES: raise ConfigError(f"unknown target mode '{mode}'; known: {', '.join(TARGET_MODES)}")
-    x = patches
+    x = patches                                                       # x: [N, L, D], normalized input pixels
+    D = x.shape[-1]
+    if mode == 'raw+patch':                                           # back to [0, 1] pixels: x * sigma_in + mu_in
+        mu_in, sigma_in = input_stats(stats, D, x)
+        x = x * sigma_in + mu_in
     if mode.startswith('global'):
         if stats is None: raise ConfigError(f"target mode '{mode}' needs population statistics (stats=...)")
-        D = x.shape[-1]
-        if mode.startswith('global_rgb'):
-            mu = torch.as_tensor(stats['rgb_mean'], dtype=x.dtype, device=x.device).repeat(D // 3)   # channel = d % 3
-            sigma = torch.as_tensor(stats['rgb_std'], dtype=x.dtype, device=x.device).repeat(D // 3)
-        else:
-            mu = torch.as_tensor(stats['patch_mean'], dtype=x.dtype, device=x.device)
-            sigma = torch.as_tensor(stats['patch_std'], dtype=x.dtype, device=x.device)
-        x = (x - mu) / sigma
+        mu, sigma = global_stats(mode, stats, D, x)
+        x = (x - mu) / (sigma ** 2 + eps) ** .5                       # Eq. 3
     if mode.endswith('patch') and mode != 'global_patch': x = per_patch_norm(x, eps)
     return x
 
 # %% ../nbs/03_targets.ipynb #7da5dcb7
 def denormalize_target(pred: Tensor, patches: Tensor, mode: str, stats: Mapping | None = None, eps: float = 1e-6) -> Tensor:
     "Invert `normalize_target` for predictions `pred [N, L, D]`, using the true `patches` for the per-patch statistics."
-    x = normalize_target(patches, mode.replace('+patch', '') if mode != 'patch' else 'none', stats, eps)   # global step only
+    if mode not in TARGET_MODES: raise ConfigError(f"unknown target mode '{mode}'; known: {', '.join(TARGET_MODES)}")
+    pre = {'patch': 'none', 'raw+patch': 'none'}.get(mode, mode.replace('+patch', ''))
+    x = normalize_target(patches, pre, stats, eps)                    # the global step only
+    D = pred.shape[-1]
+    if mode == 'raw+patch':
+        mu_in, sigma_in = input_stats(stats, D, pred)
+        x = x * sigma_in + mu_in                                      # the raw [0, 1] patches
     if mode.endswith('patch') and mode != 'global_patch':
         pred = pred * (x.var(dim=-1, keepdim=True) + eps) ** .5 + x.mean(dim=-1, keepdim=True)
     if mode.startswith('global'):
-        D = pred.shape[-1]
-        rgb = mode.startswith('global_rgb')
-        mu = torch.as_tensor(stats['rgb_mean' if rgb else 'patch_mean'], dtype=pred.dtype, device=pred.device)
-        sigma = torch.as_tensor(stats['rgb_std' if rgb else 'patch_std'], dtype=pred.dtype, device=pred.device)
-        if rgb: mu, sigma = mu.repeat(D // 3), sigma.repeat(D // 3)
-        pred = pred * sigma + mu
+        mu, sigma = global_stats(mode, stats, D, pred)
+        pred = pred * (sigma ** 2 + eps) ** .5 + mu
+    if mode == 'raw+patch': pred = (pred - mu_in) / sigma_in          # back to the normalized input space
     return pred
 
 # %% ../nbs/03_targets.ipynb #ead2b642
-STAT_KEYS = ('rgb_mean', 'rgb_std', 'patch_mean', 'patch_std')
+STAT_KEYS = ('rgb_mean', 'rgb_std', 'patch_mean', 'patch_std', 'input_mean', 'input_std')
 
 class TargetNorm(torch.nn.Module):
     "A reconstruction-target normalization (`mode` in `TARGET_MODES`) with its population statistics as buffers."
@@ -72,7 +92,8 @@ class TargetNorm(torch.nn.Module):
             self.register_buffer(k, v, persistent=False)
 
     def _stats(self) -> dict | None:
-        return {k: getattr(self, k) for k in STAT_KEYS} if self.mode.startswith('global') else None
+        uses = self.mode.startswith('global') or self.mode == 'raw+patch'   # raw+patch: input_mean/std, default ImageNet's
+        return {k: getattr(self, k) for k in STAT_KEYS} if uses else None
 
     def forward(self, patches: Tensor) -> Tensor:
         return normalize_target(patches, self.mode, self._stats(), self.eps)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_train.ipynb #b8c2df42
 from __future__ import annotations
-import csv, dataclasses, math, os, random, time, warnings
+import contextlib, csv, dataclasses, math, os, random, signal, sys, threading, time, warnings
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -12,13 +12,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .core import ConfigError, DataError, atomic_torch_save, atomic_write, atomic_json, default_device, from_dict, seed_everything
+from .core import ConfigError, DataError, atomic_torch_save, atomic_write, atomic_json, default_device, from_dict, run_lock, seed_everything, torch_load
 from .losses import LossTerm, build_loss_terms, combine, forward_needs
 from .maskers import check_ratio
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'TrainConfig', 'lr_at', 'param_groups', 'Checkpointer', 'MetricsLog', 'warm_start', 'NonFiniteLoss',
-           'init_distributed', 'Trainer']
+__all__ = ['NO_DECAY_NAMES', 'ATTENTION_PATHS', 'CPU_BF16_CANDIDATES', 'SKIP_LIMIT', 'TrainConfig', 'lr_at', 'param_groups',
+           'Checkpointer', 'MetricsLog', 'warm_start', 'cpu_bf16_native', 'sdpa_fp32', 'attention_context',
+           'precision_plan', 'measure_precision', 'NonFiniteLoss', 'Interrupted', 'init_distributed', 'Trainer']
 
 # %% ../nbs/06_train.ipynb #532666b0
 @dataclasses.dataclass
@@ -39,13 +40,14 @@ class TrainConfig:
     betas: tuple = (0.9, 0.95)
     mask_ratio: float | None = None  # None: the model's default
     clip_grad: float | None = None
-    amp: bool = True                 # bf16 autocast on CUDA (fp32 on CPU)
+    amp: bool | str = 'auto'         # 'auto': bf16 on CUDA, on CPU only where native and measured faster; True: bf16 where native; False: fp32
     compile: bool = False
     compile_dynamic: bool | None = None  # torch.compile(dynamic=): False = static shapes (ragged AMR: set the model's keep_bucket)
     aug: str = 'mae'
     seed: int = 0
     ckpt_every: int = 1              # epochs between checkpoints (0: only the last)
     ckpt_every_steps: int = 0        # also every N optimizer steps (0: off)
+    ckpt_every_min: float = 10.      # also mid-epoch every N minutes (0: off); SIGINT/SIGTERM always save one
     keep_last: int = 2
     keep_epochs: tuple = ()          # epoch-end checkpoints never pruned (branch points: see `init_mode='branch'`)
     log_every: int = 20              # optimizer steps between logged rows (the only host syncs)
@@ -59,12 +61,17 @@ class TrainConfig:
         if self.epochs < 1: raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1 or self.accum_steps < 1: raise ConfigError("batch_size and accum_steps must be >= 1")
         if self.mask_ratio is not None: check_ratio(self.mask_ratio)
+        for k in ('blr', 'lr'):
+            v = getattr(self, k)
+            if v is not None and not (math.isfinite(v) and v >= 0): raise ConfigError(f"{k} must be a finite number >= 0, got {v}")
         if self.nonfinite not in ('stop', 'skip'): raise ConfigError(f"nonfinite must be 'stop' or 'skip', got {self.nonfinite!r}")
         for k in ('log_every', 'keep_last'):
             if getattr(self, k) < 1: raise ConfigError(f"{k} must be >= 1, got {getattr(self, k)}")
-        for k in ('ckpt_every', 'ckpt_every_steps', 'warmup_epochs', 'weight_decay', 'min_lr', 'dist_timeout'):
+        for k in ('ckpt_every', 'ckpt_every_steps', 'ckpt_every_min', 'warmup_epochs', 'weight_decay', 'min_lr', 'dist_timeout'):
             if getattr(self, k) < 0: raise ConfigError(f"{k} must be >= 0, got {getattr(self, k)}")
         self.betas, self.keep_epochs = tuple(self.betas), tuple(int(e) for e in self.keep_epochs)
+        if self.amp is not True and self.amp is not False and self.amp != 'auto':
+            raise ConfigError(f"amp must be 'auto', true or false, got {self.amp!r}")
         if self.init_mode not in ('weights', 'branch'): raise ConfigError(f"init_mode must be 'weights' or 'branch', got {self.init_mode!r}")
 
     @property
@@ -93,8 +100,9 @@ def param_groups(model: nn.Module, weight_decay: float = 0.05, no_decay_tokens: 
 # %% ../nbs/06_train.ipynb #9355fe5a
 class Checkpointer:
     "Atomic checkpoints in `dir` with a sha256 each, a `latest` pointer and keep-last-k retention."
-    def __init__(self, dir: str | Path, keep_last: int = 2, keep: Iterable[str] = ()):
+    def __init__(self, dir: str | Path, keep_last: int = 2, keep: Iterable[str] = (), trust: bool = False):
         self.dir, self.keep_last, self.keep = Path(dir), max(1, keep_last), {f'checkpoint-{k}.pt' for k in keep}
+        self.trust = trust                                           # full unpickling (can run code): only for trusted files
 
     def files(self) -> list[Path]:
         "Checkpoint files, oldest first."
@@ -128,7 +136,7 @@ class Checkpointer:
         sha = self._sha(p)
         if sha.exists() and sha.read_text().strip() != hashlib.sha256(data).hexdigest():
             raise ValueError(f'sha256 mismatch, {len(data)} bytes: truncated or corrupt')
-        state = torch.load(io.BytesIO(data), map_location=map_location, weights_only=False)
+        state = torch_load(io.BytesIO(data), map_location, trust=self.trust, what=f'checkpoint {p}')   # weights_only=True
         if not isinstance(state, dict) or 'model' not in state: raise ValueError('no model state')
         return state
 
@@ -151,6 +159,7 @@ class Checkpointer:
 # %% ../nbs/06_train.ipynb #1c2325f4
 class MetricsLog:
     "CSV logs `steps.csv` (append) and `epochs.csv` (rewritten atomically), truncated on resume."
+    _tb_noted = False
     def __init__(self, dir: str | Path | None, enabled: bool = True):
         self.dir = Path(dir) if dir else None
         self.enabled = enabled and self.dir is not None
@@ -160,6 +169,11 @@ class MetricsLog:
             try:
                 from torch.utils.tensorboard import SummaryWriter
                 self.tb = SummaryWriter(str(self.dir / 'tb'))
+            except ImportError:
+                self.tb = None
+                if not MetricsLog._tb_noted:
+                    MetricsLog._tb_noted = True
+                    print('note: TensorBoard is not installed; metrics go to steps.csv and epochs.csv only (pip install tensorboard for tb/)', file=sys.stderr)
             except Exception: self.tb = None
 
     def truncate(self, step: int, epoch: int):
@@ -244,6 +258,67 @@ def warm_start(model: nn.Module, src: str | Path | dict) -> dict:
     return {'from': where, 'loaded': len(sd), 'fresh': fresh}
 
 
+# %% ../nbs/06_train.ipynb #a806f43a
+from contextlib import contextmanager, nullcontext
+
+ATTENTION_PATHS = ('sdpa', 'sdpa-fp32', 'explicit')
+CPU_BF16_CANDIDATES = (('fp32', 'sdpa'), ('bf16', 'sdpa-fp32'), ('bf16', 'explicit'))
+_PRECISION_CACHE: dict = {}
+
+def cpu_bf16_native(flags: list[str] | None = None) -> bool:
+    "Whether the CPU has native bf16 matmul: `amx_bf16` or `avx512_bf16` among its flags (default: this CPU's)."
+    from mimpaper.core import cpu_info
+    flags = cpu_info()['flags'] if flags is None else flags
+    return 'amx_bf16' in flags or 'avx512_bf16' in flags
+
+@contextmanager
+def sdpa_fp32():
+    "Context: `F.scaled_dot_product_attention` runs in fp32 (inputs upcast, autocast off inside); its output is cast back."
+    import torch.nn.functional as F
+    orig = F.scaled_dot_product_attention
+    def sdpa(q, k, v, attn_mask=None, *args, **kw):
+        dt = q.dtype
+        if dt == torch.float32 and k.dtype == v.dtype == dt: return orig(q, k, v, attn_mask, *args, **kw)
+        if attn_mask is not None and attn_mask.is_floating_point(): attn_mask = attn_mask.float()
+        with torch.autocast(q.device.type, enabled=False):
+            return orig(q.float(), k.float(), v.float(), attn_mask, *args, **kw).to(dt)
+    F.scaled_dot_product_attention = sdpa
+    try: yield
+    finally: F.scaled_dot_product_attention = orig
+
+def attention_context(path: str, model: nn.Module):
+    "The context that runs `model`'s attention on `path` (`ATTENTION_PATHS`): fused SDPA, SDPA in fp32, or explicit."
+    if path == 'sdpa': return nullcontext()
+    if path == 'sdpa-fp32': return sdpa_fp32()
+    if path == 'explicit':
+        from mimpaper.models import explicit_attention
+        return explicit_attention(model)
+    raise ConfigError(f"attention path must be one of {', '.join(ATTENTION_PATHS)}, got {path!r}")
+
+def precision_plan(amp: bool | str, device: torch.device, native: bool | None = None) -> dict | None:
+    "`{'amp_dtype', 'attention', 'reason'}` of `train.amp` on `device`; None where `auto` must measure (CPU with native bf16)."
+    device = torch.device(device)
+    plan = lambda d, a, r: {'amp_dtype': d, 'attention': a, 'reason': r}
+    if amp is False: return plan('fp32', 'sdpa', 'train.amp=false')
+    if device.type == 'cuda': return plan('bf16', 'sdpa', f'CUDA, train.amp={amp!r}')
+    if device.type != 'cpu': return plan('fp32', 'sdpa', f'bf16 autocast is used on CUDA and CPU only, not {device.type}')
+    if not (cpu_bf16_native() if native is None else native):
+        return plan('fp32', 'sdpa', 'CPU without native bf16 matmul (no amx_bf16/avx512_bf16 flag): bf16 would be emulated')
+    if amp is True: return plan('bf16', 'sdpa-fp32', 'train.amp=true on a CPU with native bf16 matmul (attention: SDPA in fp32)')
+    return None
+
+def measure_precision(step, candidates=CPU_BF16_CANDIDATES, reps: int = 3) -> dict:
+    "Time `step(amp_dtype, attention)` per candidate (1 warm-up, best of `reps`, interleaved); the plan of the fastest."
+    times = {c: [] for c in candidates}
+    for c in candidates: step(*c)
+    for _ in range(reps):
+        for c in candidates:
+            t = time.perf_counter(); step(*c); times[c].append(time.perf_counter() - t)
+    ms = {f'{d}/{a}': round(1e3 * min(v), 2) for (d, a), v in times.items()}
+    d, a = min(times, key=lambda c: min(times[c]))
+    return {'amp_dtype': d, 'attention': a, 'measured_ms': ms,
+            'reason': f"train.amp='auto' on a CPU with native bf16 matmul: {d}/{a} was the fastest measured step"}
+
 # %% ../nbs/06_train.ipynb #ceefc782
 def _rng_state() -> dict:
     s = {'torch': torch.get_rng_state(), 'numpy': np.random.get_state(), 'python': random.getstate()}
@@ -262,6 +337,12 @@ def _plain(v):
 
 class NonFiniteLoss(RuntimeError):
     "Raised when the loss becomes NaN/inf (the last good checkpoint is kept)."
+
+SKIP_LIMIT = 10                      # nonfinite='skip': this many skipped optimizer steps in a row stop the run
+
+class Interrupted(KeyboardInterrupt):
+    "SIGINT/SIGTERM stopped training after a checkpoint was saved; `str(e)` is one line saying where, `e.signum` which signal."
+    def __init__(self, msg: str, signum: int | None = None): super().__init__(msg); self.signum = signum
 
 def _dist_info() -> tuple[int, int]:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
@@ -313,6 +394,7 @@ class Trainer:
         self.ckpt = Checkpointer(self.out_dir / 'checkpoints', self.cfg.keep_last,
                                  keep=[f'{e:04d}' for e in self.cfg.keep_epochs]) if self.out_dir else None
         self.last_ckpt: str | None = None
+        self._signal, self._t_ckpt, self._ckpt_step, self._skip_run = None, time.monotonic(), -1, 0
 
     # hooks: explicit callbacks, then the masker and loss terms when they define the hook
     def _hook(self, name: str) -> dict:
@@ -432,8 +514,14 @@ class Trainer:
         if self.cfg.nonfinite == 'stop' and self._sums:                 # never checkpoint weights a NaN has reached
             vals = {k: v.item() for k, v in _all_sum(self._sums, self.world).items()}
             n = vals.pop('n'); self._check_finite({k: v / max(n, 1e-12) for k, v in vals.items()}, epoch, self._logged_step)
+        if not self._weights_finite():                                 # skip mode too: never write non-finite weights
+            raise NonFiniteLoss(f"non-finite weights at step {self.step} (epoch {epoch + 1}), not checkpointed; stopped, "
+                                f"the last good checkpoint is {self.last_ckpt or 'none (none written yet)'}")
         if self.rank == 0: self.ckpt.save(self.state_dict(epoch, micro), name)
-        self.last_ckpt = f'checkpoint-{name}.pt'
+        self.last_ckpt = f'checkpoint-{name}.pt'; self._t_ckpt, self._ckpt_step = time.monotonic(), self.step
+
+    def _weights_finite(self) -> bool:
+        return bool(torch.stack([p.detach().isfinite().all() for p in self.model.parameters()]).all())
 
     def _shard(self, batch: dict) -> dict:
         "This rank's slice of the global batch; tensors moved to the device."
@@ -453,23 +541,104 @@ class Trainer:
         if ok is None: return False
         ok = ok.to(torch.int32)
         if self.world > 1: torch.distributed.all_reduce(ok, op=torch.distributed.ReduceOp.MIN)
-        if bool(ok): return False
-        self.skipped += 1
+        if bool(ok): self._skip_run = 0; return False
+        self.skipped += 1; self._skip_run += 1
         warnings.warn(f"non-finite loss at step {self.step + 1} (epoch {epoch + 1}): "
                       + ', '.join(f'{k}={v.item():.4g}' for k, v in parts.items())
                       + f"; update skipped ({self.skipped} skipped so far)")
+        if self._skip_run >= SKIP_LIMIT:
+            raise NonFiniteLoss(f"non-finite loss on {self._skip_run} optimizer steps in a row, up to step {self.step + 1} (epoch {epoch + 1}): "
+                                f"skipping cannot recover; stopped, the last good checkpoint is {self.last_ckpt or 'none (none written yet)'}")
         return True
 
+    def _precision(self, need_feats, need_attn) -> dict:
+        "The step's precision (see Precision above); measured once per process and setup under `amp='auto'` on a bf16 CPU."
+        from mimpaper.core import cpu_info, device_name
+        cfg = self.cfg
+        plan = precision_plan(cfg.amp, self.device)
+        if plan is None:
+            key = (type(self.model).__name__, repr(getattr(self.model, 'arch', None)), cfg.batch_size // self.world, cfg.mask_ratio,
+                   tuple(type(t).__name__ for t in self.loss_terms), type(getattr(self.model, 'masker', None)).__name__,
+                   torch.get_num_threads(), cfg.compile)
+            plan = _PRECISION_CACHE.get(key)
+            if plan is None: plan = _PRECISION_CACHE[key] = self._measure_precision(need_feats, need_attn)
+        if self.world > 1:                                           # every rank runs rank 0's choice
+            obj = [plan]; torch.distributed.broadcast_object_list(obj, src=0); plan = obj[0]
+        info = {'amp': cfg.amp, **plan, 'device': str(self.device), 'device_name': device_name(self.device),
+                'torch_threads': torch.get_num_threads(), 'start_epoch': self.start_epoch, 'start_step': self.step}
+        if self.device.type != 'cuda': info['cpu_flags'] = cpu_info()['flags']
+        if self.rank == 0 and self.out_dir is not None: atomic_json(self.out_dir / 'runtime.json', info)
+        return plan
+
+    def _measure_precision(self, need_feats, need_attn) -> dict:
+        "Forward+backward of one real batch per candidate (no update; RNG states and gradients restored)."
+        cfg, rng = self.cfg, _rng_state()
+        try:
+            batch = self._shard(next(iter(self.data.batches(cfg.batch_size, shuffle=False, aug=cfg.aug, seed=cfg.seed, epoch=0,
+                                                            drop_last=True))))
+            def step(dtype, attn):
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=dtype == 'bf16'), attention_context(attn, self.model):
+                    out = self.fwd(batch['img'], mask_ratio=cfg.mask_ratio, batch=batch, return_features=need_feats, return_attn=need_attn)
+                    total, _ = combine(self.loss_terms, out, batch)
+                total.backward()
+            return measure_precision(step)
+        except Exception as e:
+            return {'amp_dtype': 'fp32', 'attention': 'sdpa', 'reason': f"train.amp='auto': the measurement failed "
+                    f"({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); fp32"}
+        finally:
+            self.opt.zero_grad(set_to_none=True); _set_rng_state(rng)
+
+    @contextlib.contextmanager
+    def _signals(self):
+        "SIGINT/SIGTERM become a checkpoint after the current step (main thread only); a second signal acts at once."
+        self._signal = None
+        if threading.current_thread() is not threading.main_thread(): yield; return
+        old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        def restore():
+            for s, h in old.items(): signal.signal(s, h if h is not None else signal.SIG_DFL)
+        def handler(signum, frame):
+            self._signal = signum; restore()
+            if self.rank == 0: print(f"{signal.Signals(signum).name}: stopping after this step with a checkpoint (send it again to stop at once)",
+                                     file=sys.stderr, flush=True)
+        for s in old: signal.signal(s, handler)
+        try: yield
+        finally: restore()
+
+    def _poll(self, sync: bool) -> tuple[bool, bool]:
+        """`(stop, due)`: a SIGINT/SIGTERM arrived; `ckpt_every_min` minutes passed since the last checkpoint. Under DDP
+        the ranks must agree, so it is decided on `sync` steps only (logged steps, epoch ends), by one tiny all-reduce."""
+        due = bool(self.cfg.ckpt_every_min) and self.ckpt is not None and time.monotonic() - self._t_ckpt >= 60 * self.cfg.ckpt_every_min
+        stop = self._signal is not None
+        if self.world > 1:
+            if not sync: return False, False
+            t = torch.tensor([int(stop), int(due)], device=self.device)
+            torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX); stop, due = bool(t[0]), bool(t[1])
+        return stop, due
+
+    def _interrupted(self):
+        name = signal.Signals(self._signal).name if self._signal else 'a signal'
+        where = f"saved {self.ckpt.dir / self.last_ckpt}" if self.ckpt is not None and self.last_ckpt else 'nothing saved (no out_dir)'
+        raise Interrupted(f"stopped by {name} at step {self.step} (epoch {self.epoch + 1}); {where}; run the same command again to resume",
+                          self._signal)
+
     def fit(self) -> list[dict]:
-        "Train for `cfg.epochs`, resuming from the latest checkpoint in `out_dir` when there is one."
+        """Train for `cfg.epochs`, resuming from the latest checkpoint in `out_dir` when there is one. Holds the run
+        folder's lock (`core.run_lock`: a second process is refused); a SIGINT/SIGTERM saves a checkpoint after the
+        current step and raises `Interrupted`."""
+        lock = run_lock(self.out_dir) if self.out_dir is not None and self.rank == 0 else contextlib.nullcontext()
+        with lock, self._signals():
+            return self._fit()
+
+    def _fit(self) -> list[dict]:
         from tqdm.auto import tqdm
         cfg = self.cfg
         self._setup()
-        amp = cfg.amp and self.device.type == 'cuda'
         skip = cfg.nonfinite == 'skip'
         self.model.train()
         self._hook('on_train_start')
         need_feats, need_attn = forward_needs(self.loss_terms)   # after on_train_start: terms may bind to the model
+        self.precision = self._precision(need_feats, need_attn)
+        amp, attn_path = self.precision['amp_dtype'] == 'bf16', self.precision['attention']
         for epoch in range(self.start_epoch, cfg.epochs):
             self.epoch = epoch
             start = self.start_micro if epoch == self.start_epoch else 0
@@ -479,7 +648,8 @@ class Trainer:
             self._apply_pending_rng()                                  # a mid-epoch one follows it
             self._logged_step = self.step
             t_log, n_img = time.perf_counter(), 0
-            bar = tqdm(total=self.spe, initial=start, desc=f'epoch {epoch + 1}/{cfg.epochs}', leave=False,
+            t_ep, n_ep_img = t_log, 0
+            bar = tqdm(total=self.spe, initial=start, desc=f'epoch {epoch + 1}/{cfg.epochs}', leave=True,
                        disable=not cfg.progress or self.rank != 0, dynamic_ncols=True)
             batches = self.data.batches(cfg.batch_size, shuffle=True, aug=cfg.aug, seed=cfg.seed, epoch=epoch,
                                         drop_last=True, start_step=start)
@@ -491,7 +661,7 @@ class Trainer:
                 if micro % cfg.accum_steps == 0:                       # per-iteration schedule
                     lr = lr_at(micro / self.spe + epoch, cfg.base_lr, cfg.warmup_epochs, cfg.epochs, cfg.min_lr)
                     for g in self.opt.param_groups: g['lr'] = lr
-                with torch.autocast('cuda', dtype=torch.bfloat16, enabled=amp):
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp), attention_context(attn_path, self.model):
                     out = self.fwd(batch['img'], mask_ratio=cfg.mask_ratio, batch=batch,
                                    return_features=need_feats, return_attn=need_attn)
                     total, parts = combine(self.loss_terms, out, batch)
@@ -504,7 +674,7 @@ class Trainer:
                     logged = {k: torch.where(ok, v, torch.zeros_like(v)) for k, v in parts.items()}; n = ok.float()
                 logged = {**logged, 'n': n}
                 self._acc(self._sums, logged); self._acc(self._ep_sums, logged)
-                n_img += batch['img'].shape[0] * self.world
+                n_img += batch['img'].shape[0] * self.world; n_ep_img += batch['img'].shape[0] * self.world
                 bar.update(1)
                 if (micro + 1) % cfg.accum_steps: continue
                 if cfg.clip_grad: nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad)
@@ -517,6 +687,10 @@ class Trainer:
                     vals = {k: v.item() for k, v in _all_sum(self._sums, self.world).items()}  # the host sync, every log_every steps
                     n = vals.pop('n'); vals = {k: v / n if n else float('nan') for k, v in vals.items()}
                     if n or not skip: self._check_finite(vals, epoch, self._logged_step)
+                    if skip and not self._weights_finite():
+                        raise NonFiniteLoss(f"non-finite weights after step {self.step} (epoch {epoch + 1}) although non-finite losses "
+                                            "were skipped: skipping cannot recover; stopped, the last good checkpoint is "
+                                            f"{self.last_ckpt or 'none (none written yet)'}")
                     dt = time.perf_counter() - t_log
                     row = {'step': self.step, 'epoch': round(epoch + (micro + 1) / self.spe, 4), 'lr': lr, **vals,
                            'img_s': round(n_img / max(dt, 1e-9), 1)}
@@ -524,7 +698,11 @@ class Trainer:
                     self._sums = {}; t_log, n_img = time.perf_counter(), 0; self._logged_step = self.step
                 if cfg.ckpt_every_steps and self.step % cfg.ckpt_every_steps == 0 and not done:
                     self._save(epoch, micro + 1, f'{epoch + 1:04d}-s{self.step:08d}')   # sorts between epochs' files
-            bar.close()
+                stop, due = self._poll(self.step % cfg.log_every == 0 or done)
+                if (stop or due) and not done and self._ckpt_step != self.step:   # time-based, or on a signal
+                    self._save(epoch, micro + 1, f'{epoch + 1:04d}-s{self.step:08d}')
+                if stop and not done: self._interrupted()
+            bar.close(); train_s = time.perf_counter() - t_ep
             ep = {k: v.item() for k, v in _all_sum(self._ep_sums, self.world).items()}
             n = ep.pop('n', 1.)
             row = {'epoch': epoch + 1, 'step': self.step, **{k: v / n if n else float('nan') for k, v in ep.items()}}
@@ -532,8 +710,11 @@ class Trainer:
             self.model.eval()
             row.update(self._hook('on_epoch_end'))
             self.model.train()
+            row.update(img_s=round(n_ep_img / max(train_s, 1e-9), 1), wall_s=round(time.perf_counter() - t_ep, 2))  # wall: with epoch-end hooks
             self.history.append(row); self.log.epoch(row)
-            if (cfg.ckpt_every and (epoch + 1) % cfg.ckpt_every == 0) or epoch + 1 == cfg.epochs:
+            stop = self._poll(True)[0] and epoch + 1 < cfg.epochs
+            if (cfg.ckpt_every and (epoch + 1) % cfg.ckpt_every == 0) or epoch + 1 == cfg.epochs or stop:
                 self._save(epoch + 1, 0, f'{epoch + 1:04d}')
+            if stop: self._interrupted()
         self.model.eval()
         return self.history

@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['IMGS', 'X', 'STATS', 'EPS', 'small', 'test_mode_none_is_raw_pixels', 'test_mode_patch_is_mae_per_patch_norm',
            'test_mode_global_rgb', 'test_mode_global_patch', 'test_mode_global_rgb_then_patch',
-           'test_mode_global_patch_then_patch', 'test_target_norm_object_matches_function_and_errors',
-           'test_global_stats_come_from_cached_population_stats', 'test_rmae_overrides_validate_and_build',
-           'test_drop_edge_fraction_on_explicit_path', 'test_drop_edge_active_only_in_training_on_fused_path',
-           'test_drop_edge_uses_fused_sdpa_on_cuda', 'test_mid_tokens_reach_encoder_at_depth_k_only',
+           'test_mode_global_patch_then_patch', 'test_mode_raw_then_patch',
+           'test_target_norm_object_matches_function_and_errors', 'test_global_stats_come_from_cached_population_stats',
+           'test_rmae_overrides_validate_and_build', 'test_drop_edge_fraction_on_explicit_path',
+           'test_drop_edge_active_only_in_training_on_fused_path', 'test_drop_edge_uses_fused_sdpa_on_cuda',
+           'test_mid_tokens_reach_encoder_at_depth_k_only', 'test_mid_tokens_decoded_at_their_positions',
            'test_mid_tokens_with_ragged_masks_match_single_samples', 'test_mid_tokens_thrown_shortfall_is_padded',
            'test_state_dict_keys_unchanged_by_default', 'test_bad_mid_settings_error', 'test_miou_hand_computed']
 
@@ -50,28 +51,42 @@ def test_mode_patch_is_mae_per_patch_norm():
     exp = _t([(v - 3.5) / math.sqrt(3.5 + EPS) for v in (1, 2, 3, 4, 5, 6)], [d / math.sqrt(1.2 + EPS) for d in (-1, -1, -1, 1, 1, 1)])
     assert torch.allclose(normalize_target(X, 'patch', eps=EPS), exp, atol=1e-6)
 
+def _g(rows, std):                                                          # Eq. 3's denominator sqrt(sigma^2 + eps)
+    return _t(*[[v * s / math.sqrt(s * s + EPS) for v, s in zip(r, std)] for r in rows])
+
 def test_mode_global_rgb():
-    exp = _t([0, 0, 0, 3, 1.5, .75], [-1, -1, -.75, 1, 0, -.25])            # (x - mean[d%3]) / std[d%3]
-    assert torch.allclose(normalize_target(X, 'global_rgb', STATS), exp)
+    exp = _g([[0, 0, 0, 3, 1.5, .75], [-1, -1, -.75, 1, 0, -.25]], [1, 2, 4] * 2)   # (x - mean[d%3]) / std[d%3]
+    assert torch.allclose(normalize_target(X, 'global_rgb', STATS, EPS), exp, atol=1e-6)
 
 def test_mode_global_patch():
-    exp = _t([.5] * 6, [0, -.5, -1, -.5, -1, -1.5])                          # (x - d) / 2
-    assert torch.allclose(normalize_target(X, 'global_patch', STATS), exp)
+    exp = _g([[.5] * 6, [0, -.5, -1, -.5, -1, -1.5]], [2] * 6)              # (x - d) / 2
+    assert torch.allclose(normalize_target(X, 'global_patch', STATS, EPS), exp, atol=1e-6)
 
 def test_mode_global_rgb_then_patch():
     # patch 1 after global_rgb: [0,0,0,3,1.5,.75], mean .875, unbiased var 7.21875/5 = 1.44375
     # patch 2 after global_rgb: [-1,-1,-.75,1,0,-.25], mean -1/3, unbiased var (426/144)/5 = 71/120
     p1 = [d / math.sqrt(1.44375 + EPS) for d in (-.875, -.875, -.875, 2.125, .625, -.125)]
     p2 = [d / math.sqrt(71 / 120 + EPS) for d in (-2 / 3, -2 / 3, -5 / 12, 4 / 3, 1 / 3, 1 / 12)]
-    assert torch.allclose(normalize_target(X, 'global_rgb+patch', STATS, EPS), _t(p1, p2), atol=1e-6)
+    assert torch.allclose(normalize_target(X, 'global_rgb+patch', STATS, EPS), _t(p1, p2), atol=1e-5)   # eps of Eq. 3: < 1e-6 rel.
 
 def test_mode_global_patch_then_patch():
     # patch 1 after global_patch is constant (.5) -> 0; patch 2: [0,-.5,-1,-.5,-1,-1.5], mean -.75, unbiased var 1.375/5
     p2 = [d / math.sqrt(.275 + EPS) for d in (.75, .25, -.25, .25, -.25, -.75)]
-    assert torch.allclose(normalize_target(X, 'global_patch+patch', STATS, EPS), _t([0.] * 6, p2), atol=1e-6)
+    assert torch.allclose(normalize_target(X, 'global_patch+patch', STATS, EPS), _t([0.] * 6, p2), atol=1e-4)   # constant patch: ~0
+
+def test_mode_raw_then_patch():
+    # "None" of RMAE Table 1: undo the ImageNet input normalization, then per-patch normalize the raw pixels
+    from mimpaper.data import IMAGENET_MEAN, IMAGENET_STD
+    raw = torch.tensor([[[.1, .2, .3, .4, .5, .6], [.9, .8, .7, .0, .5, 1.]]])
+    xin = (raw - torch.tensor(IMAGENET_MEAN).repeat(2)) / torch.tensor(IMAGENET_STD).repeat(2)
+    p1 = [(v - .35) / math.sqrt(.035 + EPS) for v in (.1, .2, .3, .4, .5, .6)]          # mean .35, unbiased var .175/5
+    m2 = 3.9 / 6; v2 = sum((v - m2) ** 2 for v in (.9, .8, .7, .0, .5, 1.)) / 5
+    p2 = [(v - m2) / math.sqrt(v2 + EPS) for v in (.9, .8, .7, .0, .5, 1.)]
+    assert torch.allclose(normalize_target(xin, 'raw+patch', eps=EPS), _t(p1, p2), atol=1e-4)
+    assert torch.allclose(TargetNorm('raw+patch')(xin), _t(p1, p2), atol=1e-4)
 
 def test_target_norm_object_matches_function_and_errors():
-    for mode in ('none', 'patch', 'global_rgb', 'global_patch', 'global_rgb+patch', 'global_patch+patch'):
+    for mode in ('none', 'patch', 'raw+patch', 'global_rgb', 'global_patch', 'global_rgb+patch', 'global_patch+patch'):
         tn = TargetNorm.from_spec({'mode': mode, 'stats': STATS})
         assert torch.allclose(tn(X), normalize_target(X, mode, STATS)), mode
         assert torch.allclose(tn.denormalize(tn(X), X), X, atol=1e-5), mode
@@ -150,7 +165,8 @@ def _record(model):
         for i, b in enumerate(mods):
             hooks.append(b.register_forward_pre_hook(lambda m, a, kw, key=(name, i): seen.__setitem__(key, a[0].detach().clone()),
                                                      with_kwargs=True))
-    hooks.append(model.decoder_embed.register_forward_pre_hook(lambda m, a: seen.__setitem__('dec_in', a[0].detach().clone())))
+    hooks.append(model.decoder_embed.register_forward_pre_hook(                     # 1st call: latent; 2nd: mid outputs
+        lambda m, a: seen.setdefault('dec_embed_calls', []).append(a[0].detach().clone())))
     return seen, hooks
 
 @pytest.mark.parametrize('k', [1, 3])
@@ -173,9 +189,38 @@ def test_mid_tokens_reach_encoder_at_depth_k_only(k):
             assert x.shape == (2, 1 + K + M, 64)
     tok = sm[('enc', k)][:, 1 + K:]                                         # inserted: shared token + its position
     assert torch.allclose(tok, mid.mid_mask_token + mid.pos_embed[0, 1:][ids], atol=1e-6)
-    assert sm['dec_in'].shape == sp['dec_in'].shape == (2, 1 + K, 64)       # mid tokens removed before the decoder
+    assert [x.shape for x in sp['dec_embed_calls']] == [(2, 1 + K, 64)]
+    assert [x.shape for x in sm['dec_embed_calls']] == [(2, 1 + K, 64), (2, M, 64)]   # latent, then the mid tokens' outputs
+    assert torch.equal(sm['dec_embed_calls'][1], om.mask_out.info['mid_latent'])   # after the final norm
     assert all(sm[('dec', i)].shape == (2, 65, 32) for i in range(2))
     assert torch.equal(om.mask, op.mask) and om.pred.shape == op.pred.shape and om.loss.ndim == 0
+
+def test_mid_tokens_decoded_at_their_positions():
+    # mid_mask_decode=True: the decoder input at a mid position is the mid token's encoder output, whatever mask_token is
+    m = small(mid_mask_ratio=.25).eval()
+    noise = torch.rand(2, 64, generator=torch.Generator().manual_seed(4))
+    def dec_in(mask_token_value):
+        m.mask_token.data.fill_(mask_token_value)
+        seen, hooks = _record(m)
+        torch.manual_seed(0)                                                # the same mid draw every time
+        with torch.no_grad(): o = m(IMGS, noise=noise)
+        for h in hooks: h.remove()
+        return seen[('dec', 0)][:, 1:], o                                   # [2, 64, 32], cls dropped
+    a, o = dec_in(0.)
+    b, ob = dec_in(1.)
+    mask = o.mask.bool()
+    mid = torch.zeros_like(mask).scatter(1, o.mask_out.info['mid_ids'], True)
+    assert int(mid.sum()) == 32 and (mid <= mask).all()
+    assert torch.allclose(a[mid], b[mid], atol=1e-6) and torch.equal(a[~mask], b[~mask])
+    assert torch.allclose((b - a)[mask & ~mid], torch.ones(int((mask & ~mid).sum()), 32), atol=1e-5)
+    ids = o.mask_out.info['mid_ids']
+    z = m.decoder_embed(o.mask_out.info['mid_latent']) + m.decoder_pos_embed[0, 1:][ids]      # [2, 16, 32] in ids order
+    z = z.gather(1, ids.argsort(1)[..., None].expand(-1, -1, 32))           # in position order, as a[mid]
+    assert torch.allclose(a[mid].reshape(2, 16, 32), z, atol=1e-5)
+    assert not torch.allclose(o.pred, ob.pred)                              # the other masked tokens still matter
+    m.mid_mask_decode = False                                               # the other reading: mask_token everywhere masked
+    c, _ = dec_in(1.)
+    assert torch.allclose(c[mid], m.mask_token[0] + m.decoder_pos_embed[0, 1:].expand(2, -1, -1)[mid], atol=1e-6)
 
 def test_mid_tokens_with_ragged_masks_match_single_samples():
     m = small(mid_mask_ratio=.25).eval()

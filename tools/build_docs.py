@@ -457,7 +457,7 @@ def scan_results(results: Path) -> dict[str, list[tuple[str, Path]]]:
     exps = defaultdict(list)
     if not results.is_dir(): return exps
     for d in sorted(results.iterdir()):
-        if not d.is_dir() or d.name.startswith(('.', '_')) or d.name == 'bench': continue
+        if not d.is_dir() or d.name.startswith(('.', '_')) or d.name == 'bench' or d.name.endswith('-check'): continue
         if _paper_of(d.name): exps[d.name].append(('', d)); continue
         for e in sorted(d.iterdir()):
             if e.is_dir() and _paper_of(e.name): exps[e.name].append((d.name, e))
@@ -531,6 +531,31 @@ def read_artifacts(path: Path | None) -> list[dict]:
         return [{(k or '').strip().lower(): (v or '').strip() for k, v in r.items()} for r in csv.DictReader(fh)]
 
 
+CLAIM_SHOW = ('artifact', 'claim', 'metric', 'baseline', 'method', 'n_seeds', 'baseline_mean', 'method_mean', 'effect',
+              'ci_low', 'ci_high', 'verdict', 'note')
+
+def claims_md(results: Path, key: str) -> list[str]:
+    "The paper's rows of every profile's `CLAIMS.csv`: effect, 95% interval over seeds and verdict, with a plain summary."
+    out = []
+    for f in sorted(Path(results).glob('*/CLAIMS.csv')):
+        if f.parent.name.endswith('-check'): continue
+        with f.open(newline='') as fh: rows = [r for r in csv.DictReader(fh)
+                                               if PAPER_ALIASES.get(re.sub(r'[^a-z0-9]', '', r.get('paper', '').lower())) == key]
+        if not rows: continue
+        n = max(int(float(r['n_seeds'] or 0)) for r in rows)
+        counts = {v: sum(r['verdict'] == v for r in rows) for v in ('supported', 'contradicted', 'inconclusive', 'not-tested')}
+        out += [f'### Claims, profile `{f.parent.name}` (up to {n} paired seeds)\n',
+                'What reproduces at this scale: ' + ', '.join(f'**{c} {v}**' for v, c in counts.items() if c) +
+                '. Effect = mean over seeds of (method - baseline), with its 95% paired-t interval; the verdict follows from the '
+                'interval (`supported`/`contradicted` when it excludes 0, `inconclusive` when it contains 0, `not-tested` with '
+                'one seed or when a guard applies).\n',
+                '| ' + ' | '.join(c.replace('_', ' ') for c in CLAIM_SHOW) + ' |', '|' + '---|' * len(CLAIM_SHOW)]
+        out += ['| ' + ' | '.join(md_escape_cell(_fmt_num(r.get(c, '')) if c not in ('claim', 'note', 'artifact', 'baseline', 'method', 'verdict', 'metric')
+                                                  else (f"**{r[c]}**" if c == 'verdict' else r.get(c, ''))) for c in CLAIM_SHOW) + ' |' for r in rows]
+        out.append('')
+    if not out: out = ['### Claims\n', '*No claims judged yet (`results/PROFILE/CLAIMS.csv`).*\n']
+    return ['## Claims and verdicts\n', *out]
+
 def paper_page(site: Site, key: str, title: str, prefixes, exps: dict, artifacts: list[dict], results: Path) -> str:
     page = Path(f'papers/{key}.md')
     mine = {e: v for e, v in exps.items() if _paper_of(e) == key}
@@ -549,6 +574,7 @@ def paper_page(site: Site, key: str, title: str, prefixes, exps: dict, artifacts
             s.append('| ' + ' | '.join(md_escape_cell(a.get(k, '')) for k in ('artifact', 'kind', 'caption', 'claim')) + f' | {exp} |')
         s.append('')
     else: s.append('*No artifacts listed for this paper in `data/paper/artifacts.csv` yet.*\n')
+    s += claims_md(results, key)
     s.append('## Experiments\n')
     if not mine: s.append(f'*No results yet: run an experiment named {pre} (`make reproduce`) to fill this page.*\n')
     for e in sorted(mine):
