@@ -115,18 +115,18 @@ def collect_claims(profile_dir: str | Path) -> pd.DataFrame | None:
     atomic_write(d / 'CLAIMS.csv', df.to_csv(index=False))
     return df
 
-# %% ../nbs/12_claims.ipynb #b1dbeed6
+# %% ../nbs/12_claims.ipynb #e3195799
 def accuracy_axes(ax, df: pd.DataFrame, x: str, y: str, hue: str, chance: float | None = None,
                   random_init: float | Mapping[str, float] | None = None, ylabel: str | None = None):
     "Plot `y` vs `x` per `hue` group with seed spread, chance and random-init lines; returns `ax`."
-    groups = list(dict.fromkeys(df[hue]))
+    groups, vals = list(dict.fromkeys(df[hue])), list(df[y].dropna())
     for i, g in enumerate(groups):
         sub = df[df[hue] == g]
         agg = sub.groupby(x)[y].agg(['mean', 'std', 'count']).reset_index()
         xs = agg[x].to_numpy(dtype=float) + (i - (len(groups) - 1) / 2) * 0.04 * (max(np.ptp(agg[x].to_numpy(dtype=float)), 1))
         line = ax.errorbar(xs, agg['mean'], yerr=agg['std'].fillna(0), fmt='o-', capsize=3, label=f"{g} (n={int(agg['count'].max())})")
         ax.scatter(sub[x].to_numpy(dtype=float) + (xs[0] - agg[x].iloc[0]), sub[y], s=8, alpha=0.35, color=line[0].get_color())
-    vals = list(df[y].dropna())
+        vals += list((agg['mean'] + agg['std'].fillna(0)).dropna()) + list((agg['mean'] - agg['std'].fillna(0)).dropna())
     if chance is not None:
         ax.axhline(chance, color='grey', ls=':', lw=1, label=f'chance {chance:.0f}%'); vals.append(chance)
     if random_init is not None:
@@ -135,5 +135,7 @@ def accuracy_axes(ax, df: pd.DataFrame, x: str, y: str, hue: str, chance: float 
             ax.axhline(v, color='black', ls='--', lw=0.8, label=f'{k} {v:.1f}'); vals.append(v)
     lo, hi = min(vals), max(vals); pad = 0.08 * max(hi - lo, 1.)
     ax.set_ylim(lo - pad, hi + pad)
+    xv = df[x].to_numpy(dtype=float)
+    ax.set_xlim(xv.min() - 0.5 - 0.05 * np.ptp(xv), xv.max() + 0.5 + 0.05 * np.ptp(xv))
     ax.set(xlabel=x, ylabel=ylabel or y); ax.legend(fontsize=7)
     return ax

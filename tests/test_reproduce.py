@@ -148,4 +148,10 @@ def test_ledger(tmp_path):
     assert rows.profile[0] == 'smoke' and rows.date[0] == '2026-03-04' and rows.results[0] == '[smoke/ok](smoke/ok/)'
     md = render_ledger(root).read_text()
     assert '**Regenerated: 1 / 4** (partial 1, not run 1, not reproducible 1).' in md
-    assert '| SBAM | Table 3 | table | c3 | k3 |  | not reproducible |  |  |  | needs ImageNet-1K at 1600 epochs |' in md
+    assert '| SBAM | Table 3 | table | c3 | k3 |  | not reproducible |  |  |  |  | needs ImageNet-1K at 1600 epochs |' in md
+    pd.DataFrame([dict(paper='MTO', artifact='Table 1', claim='k1', metric='m', baseline='a', method='b', direction='+', n_seeds=3,
+                       baseline_mean=1., method_mean=2., effect=1., ci_low=.5, ci_high=1.5, verdict='supported', experiment='ok', note='')]
+                 ).to_csv(root / 'results/smoke/CLAIMS.csv', index=False)
+    assert ledger_rows(root).verdict[0] == 'supported 1 (smoke, 3 seeds)'           # the verdict column reads CLAIMS.csv
+    md = render_ledger(root).read_text()
+    assert '## Claims of profile `smoke`' in md and '| MTO | Table 1 | m | b vs a | 3 | 1.0 | [0.5, 1.5] | supported |' in md
