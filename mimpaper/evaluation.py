@@ -238,6 +238,19 @@ def _top1_logits(head: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int =
     correct = sum((head(x[i:i + chunk]).argmax(1) == y[i:i + chunk]).sum().item() for i in range(0, len(x), chunk))
     return 100. * correct / max(len(x), 1)
 
+def _head_epoch(head: nn.Module, opt, x: torch.Tensor, y: torch.Tensor, perm: torch.Tensor, B: int, epoch: int, lr: float,
+                warmup_epochs: float, epochs: int, min_lr: float) -> tuple[float, float]:
+    "One epoch of a linear head on `x[perm]` in batches of `B` (per-iteration schedule); returns `(mean loss, last lr)`."
+    head.train(); steps = len(perm) // B
+    loss_sum = torch.zeros((), device=x.device)
+    for it in range(steps):
+        cur = lr_at(epoch + it / steps, lr, warmup_epochs, epochs, min_lr); _set_lr(opt, cur)
+        j = perm[it * B:(it + 1) * B]
+        loss = F.cross_entropy(head(x[j]), y[j])
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        loss_sum += loss.detach()
+    return loss_sum.item() / steps, cur
+
 def linear_probe(train_feats: torch.Tensor, train_labels: torch.Tensor, test_feats: torch.Tensor, test_labels: torch.Tensor,
                  num_classes: int | None = None, epochs: int = 90, batch_size: int = 16384, blr: float = 0.1,
                  optimizer: str = 'lars', warmup_epochs: float = 10, min_lr: float = 0., weight_decay: float = 0.,
@@ -259,16 +272,8 @@ def linear_probe(train_feats: torch.Tensor, train_labels: torch.Tensor, test_fea
            else torch.optim.SGD(head.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay))
     history = []
     for epoch in range(epochs):
-        head.train()
-        perm = torch.randperm(N, generator=gen).to(device)
-        loss_sum = torch.zeros((), device=device)
-        for it in range(steps):
-            cur = lr_at(epoch + it / steps, lr, warmup_epochs, epochs, min_lr); _set_lr(opt, cur)
-            j = perm[it * B:(it + 1) * B]
-            loss = F.cross_entropy(head(x[j]), y[j])
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-            loss_sum += loss.detach()
-        history.append(dict(epoch=epoch, loss=loss_sum.item() / steps, lr=cur, test_top1=_top1_logits(head, xt, yt)))
+        loss, cur = _head_epoch(head, opt, x, y, torch.randperm(N, generator=gen).to(device), B, epoch, lr, warmup_epochs, epochs, min_lr)
+        history.append(dict(epoch=epoch, loss=loss, lr=cur, test_top1=_top1_logits(head, xt, yt)))
     return dict(top1=history[-1]['test_top1'], best_top1=max(h['test_top1'] for h in history), history=history,
                 lr=lr, batch_size=B, head=head)
 
@@ -336,18 +341,12 @@ def linear_probe_official(model, train_data, test_data, num_classes: int | None 
             if head is None:                                         # first epoch: sizes known
                 if N < 2: raise DataError(f"linear probe needs at least 2 training samples, got {N}")
                 C = num_classes or int(max(y.max(), yt.max())) + 1
-                B = min(batch_size, N); steps = N // B; lr = blr * B / 256
+                B = min(batch_size, N); lr = blr * B / 256
                 head = linear_head(D, C).to(device)
                 opt = LARS(head.parameters(), lr=lr, weight_decay=weight_decay)
             perm = torch.randperm(N).to(device)                      # shuffled again (plain iterables may not shuffle)
-            head.train(); loss_sum = torch.zeros((), device=device)
-            for it in range(steps):
-                cur = lr_at(epoch + it / steps, lr, warmup_epochs, epochs, min_lr); _set_lr(opt, cur)
-                j = perm[it * B:(it + 1) * B]
-                loss = F.cross_entropy(head(x[j]), y[j])
-                opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-                loss_sum += loss.detach()
-            history.append(dict(epoch=epoch, loss=loss_sum.item() / steps, lr=cur, test_top1=_top1_logits(head, xt, yt)))
+            loss, cur = _head_epoch(head, opt, x, y, perm, B, epoch, lr, warmup_epochs, epochs, min_lr)
+            history.append(dict(epoch=epoch, loss=loss, lr=cur, test_top1=_top1_logits(head, xt, yt)))
     return dict(top1=history[-1]['test_top1'], best_top1=max(h['test_top1'] for h in history), history=history,
                 lr=lr, batch_size=B, head=head, optimizer=opt)
 

@@ -116,16 +116,20 @@ def fused_sdpa_only():
 # %% ../nbs/04_models.ipynb #4287354f
 class ViTEncoderBase(nn.Module):
     "The encoder part shared by `MAE` and `SimMIM` (official key names: `patch_embed, cls_token, pos_embed, blocks, norm`)."
-    def _build_encoder(self, img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
-                       attn_drop=0., drop_path=0., init_values=None):
+    def _build_stem(self, img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio) -> int:
+        "What every encoder variant shares: sizes, `arch`, the patch embedding and the cls token; returns L."
         check_img_size(img_size, patch_size)
         self.norm_layer = partial(nn.LayerNorm, eps=1e-6)
         self.img_size, self.patch_size, self.in_chans, self.mask_ratio = img_size, patch_size, in_chans, mask_ratio
         self.arch = dict(img_size=img_size, patch_size=patch_size, in_chans=in_chans, embed_dim=embed_dim, depth=depth,
                          num_heads=num_heads, mlp_ratio=mlp_ratio)
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
-        L = self.patch_embed.num_patches
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        return self.patch_embed.num_patches
+
+    def _build_encoder(self, img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
+                       attn_drop=0., drop_path=0., init_values=None):
+        L = self._build_stem(img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio)
         self.pos_embed = nn.Parameter(torch.zeros(1, L + 1, embed_dim), requires_grad=False)  # fixed sin-cos
         dpr = [x.item() for x in torch.linspace(0, drop_path, depth)]
         self.blocks = nn.ModuleList([Block(embed_dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=self.norm_layer,
@@ -430,14 +434,7 @@ class SimMIM(ViTEncoderBase):
 def _build_rel_encoder(self: SimMIM, img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio,
                        attn_drop=0., drop_path=0., init_values=None):
     "The official SimMIM ViT: BEiT blocks sharing one relative position bias, no absolute position embedding."
-    check_img_size(img_size, patch_size)
-    self.norm_layer = partial(nn.LayerNorm, eps=1e-6)
-    self.img_size, self.patch_size, self.in_chans, self.mask_ratio = img_size, patch_size, in_chans, mask_ratio
-    self.arch = dict(img_size=img_size, patch_size=patch_size, in_chans=in_chans, embed_dim=embed_dim, depth=depth,
-                     num_heads=num_heads, mlp_ratio=mlp_ratio)
-    self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
-    L = self.patch_embed.num_patches
-    self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+    L = self._build_stem(img_size, patch_size, in_chans, embed_dim, depth, num_heads, mlp_ratio, mask_ratio)
     self.register_buffer('pos_embed', torch.zeros(1, L + 1, embed_dim), persistent=False)   # no position term
     self.rel_pos_bias = RelativePositionBias(tuple(self.grid), num_heads)   # table zero-initialized, as official
     dpr = [x.item() for x in torch.linspace(0, drop_path, depth)]
