@@ -319,7 +319,7 @@ def _versions() -> dict:
     except ImportError: v['transformers'] = None
     return v
 
-# %% ../nbs/60_bench.ipynb #8ce9e7d0
+# %% ../nbs/60_bench.ipynb #bee26383
 def resolve_precision(precision: str, device: torch.device) -> str:
     "A `PRECISIONS` label: 'auto' is what the trainer runs by default (bf16 on CUDA, fp32 on a CPU)."
     if precision == 'auto': return 'bf16' if torch.device(device).type == 'cuda' else 'fp32'
@@ -337,6 +337,43 @@ def _row_base(config, name, impl, addon, mode, device, batch, precision='auto') 
             'precision': prec, 'attention': HF_ATTN[impl] if hf else PRECISIONS[prec][1],
             'native': not PRECISIONS[prec][0] or bf16_native(device), 'batch': batch, 'status': 'ok', 'note': ''}
 
+# %% ../nbs/60_bench.ipynb #5c441be1
+def _bench_model(impl: str, addon: str | None, mode: str, cfg: dict, mask_ratio: float, note: str, terms: list):
+    "The row's model: the Hugging Face peer, or ours with the add-on's masker, model options and loss terms -> `(model, terms, note)`."
+    if impl in HF_ATTN: return hf_vitmae(cfg, mask_ratio, attn=HF_ATTN[impl]), terms, note
+    kw, masker = {}, None
+    if addon is not None:
+        kw, masker, t, n = build_addon(addon); terms = build_loss_terms(t) if t else terms
+        note = '; '.join(x for x in (note, n) if x)
+    if mode == 'compiled' and getattr(masker, 'amr', False):  # ragged counts: a few static shapes
+        kw = {**kw, 'keep_bucket': COMPILED_KEEP_BUCKET}; note = (note + '; ' if note else '') + f'keep_bucket {COMPILED_KEEP_BUCKET}'
+    Model = MAE if impl == 'mae' else SimMIM
+    extra = dict(norm_pix_loss=True) if impl == 'mae' else dict(mask_block=2 if cfg['img_size'] // cfg['patch_size'] % 2 == 0 else 1)
+    return Model(**cfg if impl == 'mae' else {k: v for k, v in cfg.items() if not k.startswith('decoder')},
+                 mask_ratio=mask_ratio, masker=masker, **extra, **kw), terms, note
+
+def _row_flops(impl: str, cfg: dict, model, mask_ratio: float, state) -> float:
+    "Model FLOPs per image of one training step (3x the forward matmuls) of the row."
+    if impl in HF_ATTN:                                                   # the same architecture as our MAE
+        return 3 * mae_flops(cfg['img_size'], cfg['patch_size'], cfg['embed_dim'], cfg['depth'], cfg['decoder_embed_dim'],
+                             cfg['decoder_depth'], mask_ratio)
+    if impl == 'simmim': return model_flops(model)
+    mo = state.last_out.mask_out                                          # the tokens the encoder really saw
+    return model_flops(model, mask_ratio, n_visible=mo.len_keep.float().mean().item())
+
+# %% ../nbs/60_bench.ipynb #ae56b2de
+def _sdpa_ctx(sdpa: str, device: torch.device):
+    "SDPA backend policy: 'default' (torch's choice), 'fused' (math fallback raises), 'cudnn' (cuDNN first)."
+    from contextlib import nullcontext
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    if device.type != 'cuda' or sdpa == 'default': return nullcontext()
+    fused = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION]
+    if sdpa == 'fused': return sdpa_kernel(fused)
+    if sdpa == 'cudnn': return sdpa_kernel([SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION],
+                                           set_priority=True)
+    raise ConfigError(f"sdpa must be 'default', 'fused' or 'cudnn', got {sdpa!r}")
+
+# %% ../nbs/60_bench.ipynb #d9aebc55
 def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: str = 'eager', device: str | torch.device = 'cpu',
               batch: int = 32, steps: int = 20, warmup: int = 3, data=None, sdpa: str = 'default', seed: int = 0,
               profile: bool = False, precision: str = 'auto') -> dict:
@@ -356,19 +393,7 @@ def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: st
         seed_everything(seed)
         note, terms, mask_ratio = row['note'], build_loss_terms(None), MASK_RATIO[impl]
         with PeakMemory(device) as pm:                                 # model, grads, optimizer state, activations
-            if hf:
-                model = hf_vitmae(cfg, mask_ratio, attn=HF_ATTN[impl])
-            else:
-                kw, masker = {}, None
-                if addon is not None:
-                    kw, masker, t, n = build_addon(addon); terms = build_loss_terms(t) if t else terms
-                    note = '; '.join(x for x in (note, n) if x)
-                if mode == 'compiled' and getattr(masker, 'amr', False):  # ragged counts: a few static shapes
-                    kw = {**kw, 'keep_bucket': COMPILED_KEEP_BUCKET}; note = (note + '; ' if note else '') + f'keep_bucket {COMPILED_KEEP_BUCKET}'
-                Model = MAE if impl == 'mae' else SimMIM
-                extra = dict(norm_pix_loss=True) if impl == 'mae' else dict(mask_block=2 if cfg['img_size'] // cfg['patch_size'] % 2 == 0 else 1)
-                model = Model(**cfg if impl == 'mae' else {k: v for k, v in cfg.items() if not k.startswith('decoder')},
-                              mask_ratio=mask_ratio, masker=masker, **extra, **kw)
+            model, terms, note = _bench_model(impl, addon, mode, cfg, mask_ratio, note, terms)
             model.to(device).train()
             opt, row['optim'] = make_adamw(param_groups(model, 0.05), lr=1e-4, betas=(0.9, 0.95))
             fwd = model
@@ -390,13 +415,7 @@ def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: st
             backend = sdpa_backends(lambda: step(next(batches)))
             if profile: row.update({f'prof_{k}': v for k, v in profile_step(step, batches).items()})
         if device.type == 'cuda' and 'math' in backend: note = (note + '; ' if note else '') + 'SDPA MATH FALLBACK'
-        if hf:                                                         # the same architecture as our MAE
-            flops = 3 * mae_flops(cfg['img_size'], cfg['patch_size'], cfg['embed_dim'], cfg['depth'], cfg['decoder_embed_dim'],
-                                  cfg['decoder_depth'], mask_ratio)
-        elif impl == 'simmim': flops = model_flops(model)
-        else:                                                          # the tokens the encoder really saw
-            mo = state.last_out.mask_out
-            flops = model_flops(model, mask_ratio, n_visible=mo.len_keep.float().mean().item())
+        flops = _row_flops(impl, cfg, model, mask_ratio, state)
         row.update(r, peak_mem_mb=peak, mem_kind=pm.kind, gflop_img=flops / 1e9, tflops=flops * r['img_s'] / 1e12,
                    setup_s=setup_s, sdpa=backend or 'none', n_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
                    note=note)
@@ -407,17 +426,6 @@ def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: st
         gc.collect()
         if device.type == 'cuda': torch.cuda.empty_cache()
     return row
-
-def _sdpa_ctx(sdpa: str, device: torch.device):
-    "SDPA backend policy: 'default' (torch's choice), 'fused' (math fallback raises), 'cudnn' (cuDNN first)."
-    from contextlib import nullcontext
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-    if device.type != 'cuda' or sdpa == 'default': return nullcontext()
-    fused = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION]
-    if sdpa == 'fused': return sdpa_kernel(fused)
-    if sdpa == 'cudnn': return sdpa_kernel([SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION],
-                                           set_priority=True)
-    raise ConfigError(f"sdpa must be 'default', 'fused' or 'cudnn', got {sdpa!r}")
 
 # %% ../nbs/60_bench.ipynb #e88846ee
 def plan_rows(configs: list[str], modes: list[str], addons: list[str] | None = None, only: list[str] | None = None) -> list[tuple]:
@@ -534,7 +542,7 @@ def markdown_table(df, columns=MD_COLUMNS) -> str:
     for _, r in df.iterrows(): lines.append('| ' + ' | '.join(_fmt(r[c], c) for c, _ in cols) + ' |')
     return '\n'.join(lines)
 
-# %% ../nbs/60_bench.ipynb #7d5da4e7
+# %% ../nbs/60_bench.ipynb #593c6331
 def _gpu_info(device: torch.device) -> dict:
     if device.type != 'cuda': return {}
     import subprocess
@@ -562,6 +570,7 @@ def run_bench(sizes: str = 'tiny', device: str | torch.device = 'auto', steps: i
                            progress, rounds, profile, decode_root, decode_workers, decode_kw, precisions, hf_attn)
     finally: torch.set_num_threads(old_threads)
 
+# %% ../nbs/60_bench.ipynb #8fcb88bb
 def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sdpa, dataset, data_root, seed, progress, rounds,
                profile=False, decode_root=None, decode_workers=(0, 1, 2), decode_kw=None, precisions=None, hf_attn=None):
     import pandas as pd
@@ -610,7 +619,7 @@ def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sd
     if out is not None: write_bench(df, info, out, seed)
     return df, info
 
-# %% ../nbs/60_bench.ipynb #47a1c4ac
+# %% ../nbs/60_bench.ipynb #f33d9912
 def bench_markdown(df, info: dict) -> str:
     "The `bench.md` page: run notes, the table, the targets."
     cuda = info['device'].startswith('cuda')
@@ -643,6 +652,7 @@ def bench_markdown(df, info: dict) -> str:
     md = '\n'.join(notes + [markdown_table(df), ''] + tg + profile_markdown(df)) + '\n'
     return md + ('\n' + decode_markdown(info['decode']) if info.get('decode') else '')
 
+# %% ../nbs/60_bench.ipynb #ae4d12fe
 def profile_markdown(df) -> list[str]:
     "Lines of the '## Where the time goes' section (empty without `prof_*` columns)."
     cols = [f'prof_{c}' for c in PROF_CATEGORIES if f'prof_{c}' in df]

@@ -9,6 +9,7 @@ from typing import Iterable, NamedTuple
 
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import Tensor, nn
 
 from .core import ConfigError
@@ -134,7 +135,7 @@ def two_views(imgs: Tensor, crop_min: float = 0.2, mean=IMAGENET_MEAN, std=IMAGE
     x = normalize(colour_jitter(x), mean, std).to(imgs.dtype)
     return x[:N], x[N:]
 
-# %% ../nbs/52_comparators.ipynb #ea706c28
+# %% ../nbs/52_comparators.ipynb #c72cc775
 def build_mlp(num_layers: int, input_dim: int, mlp_dim: int, output_dim: int, last_bn: bool = True) -> nn.Sequential:
     "MoCo v3's MLP: Linear (no bias) - BN - ReLU blocks, a final Linear and a BN without affine (`last_bn`)."
     layers = []
@@ -145,6 +146,7 @@ def build_mlp(num_layers: int, input_dim: int, mlp_dim: int, output_dim: int, la
         elif last_bn: layers.append(nn.BatchNorm1d(d2, affine=False))
     return nn.Sequential(*layers)
 
+# %% ../nbs/52_comparators.ipynb #136f2081
 class MoCoV3(ViTEncoder):
     "MoCo v3 with the MAE encoder as its base encoder; `features(imgs, layer)` comes from the query encoder."
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, embed_dim: int = 768, depth: int = 12,
@@ -176,33 +178,38 @@ class MoCoV3(ViTEncoder):
         me, mp = dict(self.momentum_encoder.named_parameters()), dict(self.momentum_projector.named_parameters())
         return [mp[n[len('projector.'):]] if n.startswith('projector.') else me[n] for n, _ in self._pairs()]
 
-    @torch.no_grad()
-    def momentum_update(self, m: float):
-        "EMA of the key encoder: `theta_k <- m theta_k + (1 - m) theta_q` (encoder and projector)."
-        theta_k, theta_q = self._keys(), [p for _, p in self._pairs()]
-        torch._foreach_mul_(theta_k, m)
-        torch._foreach_add_(theta_k, theta_q, alpha=1 - m)
+# %% ../nbs/52_comparators.ipynb #d4b02c5e
+@patch
+@torch.no_grad()
+def momentum_update(self: MoCoV3, m: float):
+    "EMA of the key encoder: `theta_k <- m theta_k + (1 - m) theta_q` (encoder and projector)."
+    theta_k, theta_q = self._keys(), [p for _, p in self._pairs()]
+    torch._foreach_mul_(theta_k, m)
+    torch._foreach_add_(theta_k, theta_q, alpha=1 - m)
 
-    def forward(self, imgs: Tensor, mask_ratio: float | None = None, noise: Tensor | None = None, masker=None,
-                batch: dict | None = None, return_features: bool | str = False, return_attn: bool | str | list = False,
-                views: tuple[Tensor, Tensor] | None = None, momentum: float | None = None) -> ComparatorOutput:
-        "Symmetric InfoNCE of two views (built from `imgs` unless `views` is given); EMA update first in training mode."
-        x1, x2 = views if views is not None else two_views(imgs, self.crop_min)
-        lat1, fe, ae = self.encode(x1, _want(return_features, 'encoder'), _want(return_attn, 'encoder'))
-        q1 = self.predictor(self.projector(lat1[:, 0]))                          # q: [N, dim] from the cls token
-        q2 = self.predictor(self.projector(self.encode(x2)[0][:, 0]))
-        with torch.no_grad():
-            if self.training:
-                m = momentum if momentum is not None else self.momentum
-                if m is None: raise ConfigError("MoCoV3 with momentum_schedule='cosine' needs the MomentumSchedule callback "
-                                                "(train_comparator adds it) or forward(..., momentum=m)")
-                self.momentum_update(m)
-            k1 = self.momentum_projector(self.momentum_encoder(x1)[:, 0])         # k: [N, dim]
-            k2 = self.momentum_projector(self.momentum_encoder(x2)[:, 0])
-        loss = infonce(q1, k2, self.tau) + infonce(q2, k1, self.tau)
-        return ComparatorOutput(loss, q1, None, lat1, {'encoder': fe} if return_features else None,
-                                {'encoder': ae} if return_attn else None)
+# %% ../nbs/52_comparators.ipynb #56a746d7
+@patch
+def forward(self: MoCoV3, imgs: Tensor, mask_ratio: float | None = None, noise: Tensor | None = None, masker=None,
+            batch: dict | None = None, return_features: bool | str = False, return_attn: bool | str | list = False,
+            views: tuple[Tensor, Tensor] | None = None, momentum: float | None = None) -> ComparatorOutput:
+    "Symmetric InfoNCE of two views (built from `imgs` unless `views` is given); EMA update first in training mode."
+    x1, x2 = views if views is not None else two_views(imgs, self.crop_min)
+    lat1, fe, ae = self.encode(x1, _want(return_features, 'encoder'), _want(return_attn, 'encoder'))
+    q1 = self.predictor(self.projector(lat1[:, 0]))                          # q: [N, dim] from the cls token
+    q2 = self.predictor(self.projector(self.encode(x2)[0][:, 0]))
+    with torch.no_grad():
+        if self.training:
+            m = momentum if momentum is not None else self.momentum
+            if m is None: raise ConfigError("MoCoV3 with momentum_schedule='cosine' needs the MomentumSchedule callback "
+                                            "(train_comparator adds it) or forward(..., momentum=m)")
+            self.momentum_update(m)
+        k1 = self.momentum_projector(self.momentum_encoder(x1)[:, 0])         # k: [N, dim]
+        k2 = self.momentum_projector(self.momentum_encoder(x2)[:, 0])
+    loss = infonce(q1, k2, self.tau) + infonce(q2, k1, self.tau)
+    return ComparatorOutput(loss, q1, None, lat1, {'encoder': fe} if return_features else None,
+                            {'encoder': ae} if return_attn else None)
 
+# %% ../nbs/52_comparators.ipynb #720567e9
 class MomentumSchedule:
     "Trainer callback: sets `model.momentum` to the cosine schedule at the next optimizer step (resume-safe)."
     def _set(self, trainer):

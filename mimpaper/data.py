@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from fastcore.basics import patch
 
 from .core import ConfigError, DataError, atomic_json, atomic_torch_save, default_device, params_hash
 
@@ -190,101 +191,109 @@ class SyntheticScenes(torch.utils.data.Dataset):
         if len(idx) and (idx.min() < 0 or idx.max() >= self.n): raise IndexError(f"index out of range [0, {self.n})")
         return (idx + self.offset).to(device)
 
-    def params(self, idx, device=None) -> dict:
-        "Per-item scene parameters (float64) without rendering: label, area (actual main-object fraction), target_area, ..."
-        device = torch.device(device) if device is not None else self.device
-        return self._params(self._idx(idx, device))
-
-    def area(self, idx) -> Tensor:
-        "Analytic fraction of the image covered by each item's main object (before pixelization)."
-        return self.params(idx)['area']
-
-    def _params(self, gi: Tensor) -> dict:
-        geom = shape_geometry(gi.device)
-        U = hash_uniform(self.seed, gi, _NU)
-        lo, hi = self.area_range; d0, d1 = self.n_distractors
-        margin = 2.0 / self.img_size
-        label = gi % len(SHAPES)
-        target = lo + (hi - lo) * U[:, 1]
-        theta = U[:, 0] * 2 * math.pi
-        s, cx, cy, area = _place(label, theta, target, U[:, 2], U[:, 3], geom, margin)
-        bg = U[:, 47:]
-        nd = d0 + (bg[:, 14] * (d1 - d0 + 1)).floor().long().clamp_max(d1 - d0)
-        objs = []
-        for j in range(2):  # distractors, drawn first
-            o = U[:, 15 + 16 * j: 31 + 16 * j]
-            shp = (o[:, 0] * len(SHAPES)).floor().long().clamp_max(len(SHAPES) - 1)
-            th = o[:, 1] * 2 * math.pi
-            da = torch.minimum(0.01 + 0.04 * o[:, 2], 0.5 * area)
-            ds_, dcx, dcy, _ = _place(shp, th, da, o[:, 3], o[:, 4], geom, margin)
-            objs.append(dict(shape=shp, theta=th, s=ds_, cx=dcx, cy=dcy, present=nd > j, tex=o[:, 5:10], c1=o[:, 10:13], c2=o[:, 13:16]))
-        objs.append(dict(shape=label, theta=theta, s=s, cx=cx, cy=cy, present=torch.ones_like(label, dtype=torch.bool),
-                         tex=U[:, 4:9], c1=U[:, 9:12], c2=U[:, 12:15]))
-        return dict(label=label, area=area, target_area=target, theta=theta, scale=s, cx=cx, cy=cy,
-                    n_distractors=nd, objects=objs, bg=bg)
-
-    def generate(self, idx, device=None) -> tuple[Tensor, Tensor, Tensor]:
-        "Render items `idx` (vectorized): `(imgs [B,3,H,W] float in [0,1], labels [B] long, masks [B,H,W] bool)`."
-        device = torch.device(device) if device is not None else self.device
-        gi = self._idx(idx, device)
-        S = self.img_size
-        chunk = max(1, (2 ** 24 if device.type == 'cuda' else 2 ** 20) // (S * S))
-        imgs = torch.empty(len(gi), 3, S, S, device=device)
-        masks = torch.empty(len(gi), S, S, dtype=torch.bool, device=device)
-        for i in range(0, len(gi), chunk):
-            imgs[i:i + chunk], masks[i:i + chunk] = self._render(self._params(gi[i:i + chunk]), device)
-        return imgs, (gi % len(SHAPES)), masks
-
     def __getitem__(self, i: int) -> tuple[Tensor, int, Tensor]:
         img, label, mask = self.generate(torch.tensor([i]))
         return img[0], int(label[0]), mask[0]
 
-    def _render(self, P: dict, device) -> tuple[Tensor, Tensor]:
-        S = self.img_size
-        g = (torch.arange(S, dtype=torch.float32, device=device) * 2 + 1) / S - 1  # pixel centres in [-1, 1]
-        X, Y = g.view(1, 1, S), g.view(1, S, 1)
-        bu = P['bg']; B = len(bu)
-        # background: gradient + oriented sinusoid (tinted) + 3 finer sinusoids (noise)
-        ca, cb = bu[:, 0:3], bu[:, 3:6]
-        phi = bu[:, 6] * 2 * math.pi
-        t = X * _f32(phi.cos() * 0.3536) + (Y * _f32(phi.sin() * 0.3536) + 0.5)
-        def wave(ang, period, phase):
-            k = 4 * math.pi / period
-            xa = X * _f32(ang.cos() * k) + _f32(phase * 2 * math.pi); yb = Y * _f32(ang.sin() * k)
-            return xa.sin() * yb.cos() + xa.cos() * yb.sin()
-        f1 = wave(bu[:, 9] * 2 * math.pi, 0.15 + 0.85 * bu[:, 8], bu[:, 10]) * _f32(0.2 * bu[:, 7])
-        f2 = sum(wave(bu[:, 15 + 4 * j] * 2 * math.pi, 0.05 + 0.25 * bu[:, 16 + 4 * j], bu[:, 17 + 4 * j]) * _f32(0.08 * bu[:, 18 + 4 * j])
-                 for j in range(3))
-        img = torch.addcmul(ca.float()[:, :, None, None], (cb - ca).float()[:, :, None, None], t[:, None])
-        img.addcmul_((bu[:, 11:14] * 2 - 1).float()[:, :, None, None], f1[:, None]).add_(f2[:, None])
-        bg_lum = (_lum(ca) + _lum(cb)) / 2
-        code = torch.zeros(B, S, S, dtype=torch.uint8, device=device)  # 0: background, 1 + 2*slot + pattern bit: object colour
-        pal = torch.zeros(B, 3, 7, device=device)
-        for slot, o in enumerate(P['objects']):  # distractors first, main object last (on top)
-            inside = torch.zeros(B, S, S, dtype=torch.bool, device=device)
-            c, sn = o['theta'].cos() / o['s'], o['theta'].sin() / o['s']
-            au, bv, eu, ev = c, sn, -(o['cx'] * c + o['cy'] * sn), o['cx'] * sn - o['cy'] * c
-            for k, fn in enumerate(SHAPES.values()):
-                sel = (o['present'] & (o['shape'] == k)).nonzero()[:, 0]
-                if len(sel) == 0: continue
-                u = X * _f32(au[sel]) + (Y * _f32(bv[sel]) + _f32(eu[sel]))
-                v = X * _f32(-bv[sel]) + (Y * _f32(au[sel]) + _f32(ev[sel]))
-                inside[sel] = fn(u, v)
-            # texture: solid / stripes / checker, period 10-30% of the image, random orientation
-            tx = o['tex']; kk = 1 / (0.1 + 0.2 * tx[:, 1]); ta = tx[:, 2] * 2 * math.pi
-            p_solid, p_stripes, _ = self.textures
-            stripes, checker = tx[:, 0] >= p_solid, tx[:, 0] >= p_solid + p_stripes
-            zero = torch.zeros_like(kk)
-            w1 = X * _f32(torch.where(stripes, ta.cos() * kk, zero)) + (Y * _f32(torch.where(stripes, ta.sin() * kk, zero)) + _f32(torch.where(stripes, tx[:, 3] * 2, zero + .25)))
-            w2 = X * _f32(torch.where(checker, -ta.sin() * kk, zero)) + (Y * _f32(torch.where(checker, ta.cos() * kk, zero)) + _f32(torch.where(checker, tx[:, 4] * 2, zero + .25)))
-            pat = (w1.floor_() + w2.floor_()).remainder_(2).to(torch.uint8)
-            code = torch.where(inside, pat + (1 + 2 * slot), code)
-            c1 = o['c1']; c2 = c1 + self.texture_contrast * (o['c2'] - c1)   # the pattern's second colour
-            inv = ((_lum(c1) - bg_lum).abs() < 0.2)[:, None]                 # too close to the background: invert both
-            for j, cc in enumerate((c1, c2)): pal[:, :, 1 + 2 * slot + j] = torch.where(inv, 1 - cc, cc).float()
-        obj = pal.gather(2, code.view(B, 1, S * S).long().expand(B, 3, S * S)).view(B, 3, S, S)
-        img = torch.where((code > 0)[:, None], obj, img)
-        return img.clamp_(0, 1), inside
+# %% ../nbs/01_data.ipynb #41bcf6a3
+@patch
+def params(self: SyntheticScenes, idx, device=None) -> dict:
+    "Per-item scene parameters (float64) without rendering: label, area (actual main-object fraction), target_area, ..."
+    device = torch.device(device) if device is not None else self.device
+    return self._params(self._idx(idx, device))
+
+@patch
+def area(self: SyntheticScenes, idx) -> Tensor:
+    "Analytic fraction of the image covered by each item's main object (before pixelization)."
+    return self.params(idx)['area']
+
+@patch
+def _params(self: SyntheticScenes, gi: Tensor) -> dict:
+    geom = shape_geometry(gi.device)
+    U = hash_uniform(self.seed, gi, _NU)
+    lo, hi = self.area_range; d0, d1 = self.n_distractors
+    margin = 2.0 / self.img_size
+    label = gi % len(SHAPES)
+    target = lo + (hi - lo) * U[:, 1]
+    theta = U[:, 0] * 2 * math.pi
+    s, cx, cy, area = _place(label, theta, target, U[:, 2], U[:, 3], geom, margin)
+    bg = U[:, 47:]
+    nd = d0 + (bg[:, 14] * (d1 - d0 + 1)).floor().long().clamp_max(d1 - d0)
+    objs = []
+    for j in range(2):  # distractors, drawn first
+        o = U[:, 15 + 16 * j: 31 + 16 * j]
+        shp = (o[:, 0] * len(SHAPES)).floor().long().clamp_max(len(SHAPES) - 1)
+        th = o[:, 1] * 2 * math.pi
+        da = torch.minimum(0.01 + 0.04 * o[:, 2], 0.5 * area)
+        ds_, dcx, dcy, _ = _place(shp, th, da, o[:, 3], o[:, 4], geom, margin)
+        objs.append(dict(shape=shp, theta=th, s=ds_, cx=dcx, cy=dcy, present=nd > j, tex=o[:, 5:10], c1=o[:, 10:13], c2=o[:, 13:16]))
+    objs.append(dict(shape=label, theta=theta, s=s, cx=cx, cy=cy, present=torch.ones_like(label, dtype=torch.bool),
+                     tex=U[:, 4:9], c1=U[:, 9:12], c2=U[:, 12:15]))
+    return dict(label=label, area=area, target_area=target, theta=theta, scale=s, cx=cx, cy=cy,
+                n_distractors=nd, objects=objs, bg=bg)
+
+# %% ../nbs/01_data.ipynb #93db6e1b
+@patch
+def generate(self: SyntheticScenes, idx, device=None) -> tuple[Tensor, Tensor, Tensor]:
+    "Render items `idx` (vectorized): `(imgs [B,3,H,W] float in [0,1], labels [B] long, masks [B,H,W] bool)`."
+    device = torch.device(device) if device is not None else self.device
+    gi = self._idx(idx, device)
+    S = self.img_size
+    chunk = max(1, (2 ** 24 if device.type == 'cuda' else 2 ** 20) // (S * S))
+    imgs = torch.empty(len(gi), 3, S, S, device=device)
+    masks = torch.empty(len(gi), S, S, dtype=torch.bool, device=device)
+    for i in range(0, len(gi), chunk):
+        imgs[i:i + chunk], masks[i:i + chunk] = self._render(self._params(gi[i:i + chunk]), device)
+    return imgs, (gi % len(SHAPES)), masks
+
+# %% ../nbs/01_data.ipynb #7f065bbe
+@patch
+def _render(self: SyntheticScenes, P: dict, device) -> tuple[Tensor, Tensor]:
+    S = self.img_size
+    g = (torch.arange(S, dtype=torch.float32, device=device) * 2 + 1) / S - 1  # pixel centres in [-1, 1]
+    X, Y = g.view(1, 1, S), g.view(1, S, 1)
+    bu = P['bg']; B = len(bu)
+    # background: gradient + oriented sinusoid (tinted) + 3 finer sinusoids (noise)
+    ca, cb = bu[:, 0:3], bu[:, 3:6]
+    phi = bu[:, 6] * 2 * math.pi
+    t = X * _f32(phi.cos() * 0.3536) + (Y * _f32(phi.sin() * 0.3536) + 0.5)
+    def wave(ang, period, phase):
+        k = 4 * math.pi / period
+        xa = X * _f32(ang.cos() * k) + _f32(phase * 2 * math.pi); yb = Y * _f32(ang.sin() * k)
+        return xa.sin() * yb.cos() + xa.cos() * yb.sin()
+    f1 = wave(bu[:, 9] * 2 * math.pi, 0.15 + 0.85 * bu[:, 8], bu[:, 10]) * _f32(0.2 * bu[:, 7])
+    f2 = sum(wave(bu[:, 15 + 4 * j] * 2 * math.pi, 0.05 + 0.25 * bu[:, 16 + 4 * j], bu[:, 17 + 4 * j]) * _f32(0.08 * bu[:, 18 + 4 * j])
+             for j in range(3))
+    img = torch.addcmul(ca.float()[:, :, None, None], (cb - ca).float()[:, :, None, None], t[:, None])
+    img.addcmul_((bu[:, 11:14] * 2 - 1).float()[:, :, None, None], f1[:, None]).add_(f2[:, None])
+    bg_lum = (_lum(ca) + _lum(cb)) / 2
+    code = torch.zeros(B, S, S, dtype=torch.uint8, device=device)  # 0: background, 1 + 2*slot + pattern bit: object colour
+    pal = torch.zeros(B, 3, 7, device=device)
+    for slot, o in enumerate(P['objects']):  # distractors first, main object last (on top)
+        inside = torch.zeros(B, S, S, dtype=torch.bool, device=device)
+        c, sn = o['theta'].cos() / o['s'], o['theta'].sin() / o['s']
+        au, bv, eu, ev = c, sn, -(o['cx'] * c + o['cy'] * sn), o['cx'] * sn - o['cy'] * c
+        for k, fn in enumerate(SHAPES.values()):
+            sel = (o['present'] & (o['shape'] == k)).nonzero()[:, 0]
+            if len(sel) == 0: continue
+            u = X * _f32(au[sel]) + (Y * _f32(bv[sel]) + _f32(eu[sel]))
+            v = X * _f32(-bv[sel]) + (Y * _f32(au[sel]) + _f32(ev[sel]))
+            inside[sel] = fn(u, v)
+        # texture: solid / stripes / checker, period 10-30% of the image, random orientation
+        tx = o['tex']; kk = 1 / (0.1 + 0.2 * tx[:, 1]); ta = tx[:, 2] * 2 * math.pi
+        p_solid, p_stripes, _ = self.textures
+        stripes, checker = tx[:, 0] >= p_solid, tx[:, 0] >= p_solid + p_stripes
+        zero = torch.zeros_like(kk)
+        w1 = X * _f32(torch.where(stripes, ta.cos() * kk, zero)) + (Y * _f32(torch.where(stripes, ta.sin() * kk, zero)) + _f32(torch.where(stripes, tx[:, 3] * 2, zero + .25)))
+        w2 = X * _f32(torch.where(checker, -ta.sin() * kk, zero)) + (Y * _f32(torch.where(checker, ta.cos() * kk, zero)) + _f32(torch.where(checker, tx[:, 4] * 2, zero + .25)))
+        pat = (w1.floor_() + w2.floor_()).remainder_(2).to(torch.uint8)
+        code = torch.where(inside, pat + (1 + 2 * slot), code)
+        c1 = o['c1']; c2 = c1 + self.texture_contrast * (o['c2'] - c1)   # the pattern's second colour
+        inv = ((_lum(c1) - bg_lum).abs() < 0.2)[:, None]                 # too close to the background: invert both
+        for j, cc in enumerate((c1, c2)): pal[:, :, 1 + 2 * slot + j] = torch.where(inv, 1 - cc, cc).float()
+    obj = pal.gather(2, code.view(B, 1, S * S).long().expand(B, 3, S * S)).view(B, 3, S, S)
+    img = torch.where((code > 0)[:, None], obj, img)
+    return img.clamp_(0, 1), inside
 
 # %% ../nbs/01_data.ipynb #0f200238
 def repo_root() -> Path:
@@ -361,14 +370,7 @@ def _resize_center(im, img_size: int | None, crop_pct: float = 1.0):
     im = im.resize((img_size, img_size), Image.BICUBIC, box=(x0, y0, x0 + cw, y0 + ch))
     return im, (x0 / W, y0 / H, (x0 + cw) / W, (y0 + ch) / H)
 
-def _read_array(path: str, img_size: int | None) -> np.ndarray | str:
-    "Decode one file to uint8 `[H, W, 3]`, or an error string when it is unreadable."
-    try: return np.asarray(_resize_center(_open_rgb(path), img_size)[0], dtype=np.uint8)
-    except Exception as e: return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-
-def _read_many(args: tuple[list[str], int | None]) -> list:
-    return [_read_array(p, args[1]) for p in args[0]]
-
+# %% ../nbs/01_data.ipynb #87fb48d0
 class ImageFolderDataset(torch.utils.data.Dataset):
     "ImageNet-layout reader: `ds[i] -> (image uint8 [3,H,W], label)`; bad files are skipped and counted."
     def __init__(self, root: str | Path, split: str | None = None, img_size: int | None = None, max_bad: float = 0.01):
@@ -408,30 +410,40 @@ class ImageFolderDataset(torch.utils.data.Dataset):
         im, label, _ = self.open(i)
         return torch.from_numpy(np.asarray(_resize_center(im, self.img_size)[0], dtype=np.uint8)).permute(2, 0, 1).contiguous(), label
 
-    def load_all(self, workers: int | None = None) -> tuple[Tensor, Tensor]:
-        "Decode every image (in `workers` processes) into `(uint8 [N,3,H,W], labels [N])`, skipping bad files."
-        paths = [p for p, _ in self.samples]
-        workers = min(8, os.cpu_count() or 1) if workers is None else workers
-        if workers > 1 and len(paths) >= 2000:
-            import multiprocessing as mp
-            step = max(256, len(paths) // (workers * 8))
-            jobs = [(paths[i:i + step], self.img_size) for i in range(0, len(paths), step)]
-            with mp.get_context('fork').Pool(workers) as pool: arrs = [a for r in pool.imap(_read_many, jobs) for a in r]
-        else: arrs = _read_many((paths, self.img_size))
-        keep = []
-        for (path, _), a in zip(self.samples, arrs):
-            if isinstance(a, str): self.bad.append((path, a))
-            else: keep.append(a)
-        if self.bad:
-            warnings.warn(f"skipped {len(self.bad)} unreadable image(s) of {len(self)} in {self.root}, e.g. {self.bad[0][0]} ({self.bad[0][1]})")
-            if len(self.bad) > self.max_bad * len(self):
-                raise DataError(f"{len(self.bad)} of {len(self)} images in {self.root} are unreadable (max_bad={self.max_bad:g}); e.g. {self.bad[0][0]}: {self.bad[0][1]}")
-        if not keep: raise DataError(f"no readable image in {self.root}")
-        shapes = {a.shape for a in keep}
-        if len(shapes) > 1: raise DataError(f"images in {self.root} have different sizes {sorted(shapes)[:3]}...; pass img_size=... to resize them")
-        bad = {p for p, _ in self.bad}
-        labels = torch.tensor([l for p, l in self.samples if p not in bad], dtype=torch.long)
-        return torch.from_numpy(np.stack(keep)).permute(0, 3, 1, 2).contiguous(), labels
+# %% ../nbs/01_data.ipynb #122a44fa
+def _read_array(path: str, img_size: int | None) -> np.ndarray | str:
+    "Decode one file to uint8 `[H, W, 3]`, or an error string when it is unreadable."
+    try: return np.asarray(_resize_center(_open_rgb(path), img_size)[0], dtype=np.uint8)
+    except Exception as e: return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+
+def _read_many(args: tuple[list[str], int | None]) -> list:
+    return [_read_array(p, args[1]) for p in args[0]]
+
+@patch
+def load_all(self: ImageFolderDataset, workers: int | None = None) -> tuple[Tensor, Tensor]:
+    "Decode every image (in `workers` processes) into `(uint8 [N,3,H,W], labels [N])`, skipping bad files."
+    paths = [p for p, _ in self.samples]
+    workers = min(8, os.cpu_count() or 1) if workers is None else workers
+    if workers > 1 and len(paths) >= 2000:
+        import multiprocessing as mp
+        step = max(256, len(paths) // (workers * 8))
+        jobs = [(paths[i:i + step], self.img_size) for i in range(0, len(paths), step)]
+        with mp.get_context('fork').Pool(workers) as pool: arrs = [a for r in pool.imap(_read_many, jobs) for a in r]
+    else: arrs = _read_many((paths, self.img_size))
+    keep = []
+    for (path, _), a in zip(self.samples, arrs):
+        if isinstance(a, str): self.bad.append((path, a))
+        else: keep.append(a)
+    if self.bad:
+        warnings.warn(f"skipped {len(self.bad)} unreadable image(s) of {len(self)} in {self.root}, e.g. {self.bad[0][0]} ({self.bad[0][1]})")
+        if len(self.bad) > self.max_bad * len(self):
+            raise DataError(f"{len(self.bad)} of {len(self)} images in {self.root} are unreadable (max_bad={self.max_bad:g}); e.g. {self.bad[0][0]}: {self.bad[0][1]}")
+    if not keep: raise DataError(f"no readable image in {self.root}")
+    shapes = {a.shape for a in keep}
+    if len(shapes) > 1: raise DataError(f"images in {self.root} have different sizes {sorted(shapes)[:3]}...; pass img_size=... to resize them")
+    bad = {p for p, _ in self.bad}
+    labels = torch.tensor([l for p, l in self.samples if p not in bad], dtype=torch.long)
+    return torch.from_numpy(np.stack(keep)).permute(0, 3, 1, 2).contiguous(), labels
 
 # %% ../nbs/01_data.ipynb #797c315f
 @dataclasses.dataclass
@@ -521,6 +533,7 @@ def _load_torchvision(name, split) -> TensorData:
     x = torch.from_numpy(np.asarray(ds.data)).permute(0, 3, 1, 2).contiguous()
     return TensorData(x, torch.as_tensor(ds.targets, dtype=torch.long), None, list(ds.classes), name, split)
 
+# %% ../nbs/01_data.ipynb #cd4b98bc
 def load_tensors(name: str, split: str = 'train', img_size: int | None = None, root: str | Path | None = None,
                  n: int | None = None, seed: int = 0, max_bad: float = 0.01) -> TensorData:
     """Load split `split` of dataset `name` as a `TensorData` (`n`: a seeded random subset; `img_size`: resize;
@@ -567,7 +580,7 @@ def rrc_boxes(n: int, H: int, W: int, scale: tuple[float, float] = (0.2, 1.0), r
     x0, y0 = torch.where(none, float((W - fw) // 2), x0), torch.where(none, float((H - fh) // 2), y0)
     return torch.stack([x0, y0, x0 + w, y0 + h], 1).long()
 
-# %% ../nbs/01_data.ipynb #8a9b0fed
+# %% ../nbs/01_data.ipynb #0adcce72
 def _mix32_int(x: int) -> int:
     "`_mix32` on a Python int (the same bits, no tensor overhead)."
     x ^= x >> 16; x = (x * 0x7FEB352D) & _M32
@@ -599,6 +612,7 @@ def _rrc_box(H: int, W: int, scale: tuple[float, float], ratio: tuple[float, flo
     fw, fh = (W, round(W / ratio[0])) if in_r < ratio[0] else (round(H * ratio[1]), H) if in_r > ratio[1] else (W, H)
     return (W - fw) // 2, (H - fh) // 2, (W - fw) // 2 + fw, (H - fh) // 2 + fh
 
+# %% ../nbs/01_data.ipynb #ad7b7bfe
 class _FolderAug(torch.utils.data.Dataset):
     "ImageFolderDataset + per-sample deterministic crop/flip, returning uint8 tensors and the box."
     def __init__(self, ds, img_size, train, seed, epoch, scale, ratio, crop_pct):
@@ -621,6 +635,7 @@ class _FolderAug(torch.utils.data.Dataset):
         x = torch.from_numpy(np.array(im, dtype=np.uint8)).permute(2, 0, 1).contiguous()
         return {'img': x, 'label': label, 'index': j, 'box': torch.tensor(box, dtype=torch.float32), 'flip': flip}
 
+# %% ../nbs/01_data.ipynb #3685e310
 class FolderLoader:
     "Iterable over batch dicts (`img` normalized on `device`, `label`, `index`, `box`, `flip`) of an image folder."
     def __init__(self, ds: ImageFolderDataset, batch_size: int, img_size: int, train: bool, workers: int, seed: int, epoch: int,
@@ -698,39 +713,7 @@ class GPUData:
         "Number of batches in one epoch."
         return len(self) // batch_size if drop_last else -(-len(self) // batch_size)
 
-    def batches(self, batch_size: int, shuffle: bool = True, aug: str = 'mae', seed: int = 0, epoch: int = 0,
-                drop_last: bool = True, start_step: int = 0, scale: tuple[float, float] = (0.2, 1.0),
-                ratio: tuple[float, float] = (3 / 4, 4 / 3), interp: str = 'bicubic') -> Iterator[dict]:
-        "Batch dicts `img, label, index, box, flip[, fg]` of one epoch, deterministic from `(seed, epoch)`."
-        if aug not in AUGS: raise ConfigError(f"unknown aug {aug!r}; choose one of {', '.join(AUGS)}")
-        if interp not in ('bicubic', 'bilinear', 'nearest'): raise ConfigError(f"interp must be bicubic, bilinear or nearest, got {interp!r}")
-        N, (H, W) = len(self), self.images.shape[-2:]
-        g = _gen(seed, epoch)
-        order = torch.randperm(N, generator=g) if shuffle else torch.arange(N)
-        if aug == 'mae':
-            px = rrc_boxes(N, H, W, scale, ratio, g).double()
-            boxes = (px / torch.tensor([W, H, W, H], dtype=torch.float64)).float()
-        else: boxes = torch.tensor([[0., 0., 1., 1.]]).expand(N, 4)
-        flips = (torch.rand(N, generator=g) < 0.5) if aug in ('mae', 'flip') else torch.zeros(N, dtype=torch.bool)
-        order, boxes, flips = order.to(self.device), boxes.to(self.device), flips.to(self.device)
-        for step in range(start_step, self.steps_per_epoch(batch_size, drop_last)):
-            sl = slice(step * batch_size, (step + 1) * batch_size)
-            sel, box, flip = order[sl], boxes[sl], flips[sl]
-            x = self.images[sel].float()
-            fg = None if self.masks is None else self.masks[sel]
-            if aug == 'flip':
-                x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-                if fg is not None: fg = torch.where(flip[:, None, None], fg.flip(-1), fg)
-            elif aug == 'mae':
-                grid = _crop_grid(box, flip, x.shape)
-                x = F.grid_sample(x, grid, mode=interp, padding_mode='border', align_corners=False)
-                if interp == 'bicubic': x = x.clamp_(0, 255)
-                if fg is not None: fg = F.grid_sample(fg[:, None].float(), grid, mode='nearest', padding_mode='border', align_corners=False)[:, 0] > 0.5
-            b = {'img': normalize(x.div_(255), self.mean, self.std), 'label': self.labels[sel], 'index': self.index[sel],
-                 'box': box, 'flip': flip}
-            if fg is not None: b['fg'] = fg
-            yield b
-
+# %% ../nbs/01_data.ipynb #006dedb1
 def _crop_grid(box: Tensor, flip: Tensor, shape) -> Tensor:
     "Sampling grid for crop boxes `[B,4]` in [0,1] and horizontal flips, output size = `shape`."
     x0, y0, x1, y1 = box.unbind(1)
@@ -738,6 +721,40 @@ def _crop_grid(box: Tensor, flip: Tensor, shape) -> Tensor:
     z = torch.zeros_like(x0)
     theta = torch.stack([torch.stack([sx, z, x0 + x1 - 1], 1), torch.stack([z, y1 - y0, y0 + y1 - 1], 1)], 1)
     return F.affine_grid(theta, list(shape), align_corners=False)
+
+@patch
+def batches(self: GPUData, batch_size: int, shuffle: bool = True, aug: str = 'mae', seed: int = 0, epoch: int = 0,
+            drop_last: bool = True, start_step: int = 0, scale: tuple[float, float] = (0.2, 1.0),
+            ratio: tuple[float, float] = (3 / 4, 4 / 3), interp: str = 'bicubic') -> Iterator[dict]:
+    "Batch dicts `img, label, index, box, flip[, fg]` of one epoch, deterministic from `(seed, epoch)`."
+    if aug not in AUGS: raise ConfigError(f"unknown aug {aug!r}; choose one of {', '.join(AUGS)}")
+    if interp not in ('bicubic', 'bilinear', 'nearest'): raise ConfigError(f"interp must be bicubic, bilinear or nearest, got {interp!r}")
+    N, (H, W) = len(self), self.images.shape[-2:]
+    g = _gen(seed, epoch)
+    order = torch.randperm(N, generator=g) if shuffle else torch.arange(N)
+    if aug == 'mae':
+        px = rrc_boxes(N, H, W, scale, ratio, g).double()
+        boxes = (px / torch.tensor([W, H, W, H], dtype=torch.float64)).float()
+    else: boxes = torch.tensor([[0., 0., 1., 1.]]).expand(N, 4)
+    flips = (torch.rand(N, generator=g) < 0.5) if aug in ('mae', 'flip') else torch.zeros(N, dtype=torch.bool)
+    order, boxes, flips = order.to(self.device), boxes.to(self.device), flips.to(self.device)
+    for step in range(start_step, self.steps_per_epoch(batch_size, drop_last)):
+        sl = slice(step * batch_size, (step + 1) * batch_size)
+        sel, box, flip = order[sl], boxes[sl], flips[sl]
+        x = self.images[sel].float()
+        fg = None if self.masks is None else self.masks[sel]
+        if aug == 'flip':
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+            if fg is not None: fg = torch.where(flip[:, None, None], fg.flip(-1), fg)
+        elif aug == 'mae':
+            grid = _crop_grid(box, flip, x.shape)
+            x = F.grid_sample(x, grid, mode=interp, padding_mode='border', align_corners=False)
+            if interp == 'bicubic': x = x.clamp_(0, 255)
+            if fg is not None: fg = F.grid_sample(fg[:, None].float(), grid, mode='nearest', padding_mode='border', align_corners=False)[:, 0] > 0.5
+        b = {'img': normalize(x.div_(255), self.mean, self.std), 'label': self.labels[sel], 'index': self.index[sel],
+             'box': box, 'flip': flip}
+        if fg is not None: b['fg'] = fg
+        yield b
 
 # %% ../nbs/01_data.ipynb #21206619
 def crop_map(maps: Tensor, box: Tensor, flip: Tensor, out_hw: tuple[int, int], mode: str = 'bilinear') -> Tensor:

@@ -395,17 +395,11 @@ def evaluate_top1(model: nn.Module, data, batch_size: int = 256, device: str | t
     return 100. * correct.item() / total
 
 # %% ../nbs/07_evaluation.ipynb #e82a848a
-def finetune(vit: nn.Module, train_data, test_data, epochs: int = 100, batch_size: int = 1024, blr: float = 1e-3,
-             layer_decay: float = 0.75, weight_decay: float = 0.05, label_smoothing: float = 0.1, mixup: float = 0.8,
-             cutmix: float = 1.0, mixup_switch_prob: float = 0.5, mixup_prob: float = 1.0, warmup_epochs: float = 5,
-             min_lr: float = 1e-6, aug: str = 'timm', auto_augment: str | None = 'rand-m9-mstd0.5-inc1',
-             re_prob: float = 0.25, re_mode: str = 'pixel', re_count: int = 1, crop_scale: tuple[float, float] = (0.08, 1.),
-             interpolation: str = 'bicubic', clip_grad: float | None = None, init_head: bool = True, eval_every: int = 1, eval_batch_size: int = 256,
-             seed: int = 0, device: str | torch.device | None = None, amp: bool = True, progress: bool = True,
-             log_every: int = 20) -> dict:
-    "MAE end-to-end fine-tuning of a timm ViT (official recipe by default); returns `top1` (final), `best_top1`, per-epoch `history` and `lr`."
+def _finetune_setup(vit: nn.Module, train_data, epochs: int, batch_size: int, blr: float, layer_decay: float,
+                    weight_decay: float, label_smoothing: float, mixup: float, cutmix: float, mixup_switch_prob: float,
+                    mixup_prob: float, init_head: bool, seed: int, device) -> tuple:
+    "Check `finetune`'s arguments, seed, move `vit` to `device`, re-initialize its head; `(device, steps, lr, opt, mixup_fn, criterion)`."
     from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
-    from tqdm.auto import tqdm
     if epochs < 1: raise ConfigError(f"epochs must be >= 1, got {epochs}")
     if (mixup > 0 or cutmix > 0) and batch_size % 2: raise ConfigError(f"mixup/cutmix need an even batch_size, got {batch_size}")
     steps = _num_batches(train_data, batch_size, drop_last=True)
@@ -419,10 +413,27 @@ def finetune(vit: nn.Module, train_data, test_data, epochs: int = 100, batch_siz
     lr = blr * batch_size / 256
     opt = torch.optim.AdamW(param_groups_lrd(vit, weight_decay, layer_decay=layer_decay), lr=lr)
     mixup_fn = mae_mixup(num_classes, mixup, cutmix, mixup_prob, mixup_switch_prob, label_smoothing)
-    mean, std = getattr(train_data, 'mean', IMAGENET_MEAN), getattr(train_data, 'std', IMAGENET_STD)
-    cpu_aug = None
     criterion = (SoftTargetCrossEntropy() if mixup_fn else
                  LabelSmoothingCrossEntropy(label_smoothing) if label_smoothing > 0 else nn.CrossEntropyLoss())
+    return device, steps, lr, opt, mixup_fn, criterion
+
+# %% ../nbs/07_evaluation.ipynb #e97b942b
+def finetune(vit: nn.Module, train_data, test_data, epochs: int = 100, batch_size: int = 1024, blr: float = 1e-3,
+             layer_decay: float = 0.75, weight_decay: float = 0.05, label_smoothing: float = 0.1, mixup: float = 0.8,
+             cutmix: float = 1.0, mixup_switch_prob: float = 0.5, mixup_prob: float = 1.0, warmup_epochs: float = 5,
+             min_lr: float = 1e-6, aug: str = 'timm', auto_augment: str | None = 'rand-m9-mstd0.5-inc1',
+             re_prob: float = 0.25, re_mode: str = 'pixel', re_count: int = 1, crop_scale: tuple[float, float] = (0.08, 1.),
+             interpolation: str = 'bicubic', clip_grad: float | None = None, init_head: bool = True, eval_every: int = 1, eval_batch_size: int = 256,
+             seed: int = 0, device: str | torch.device | None = None, amp: bool = True, progress: bool = True,
+             log_every: int = 20) -> dict:
+    "MAE end-to-end fine-tuning of a timm ViT (official recipe by default); returns `top1` (final), `best_top1`, per-epoch `history` and `lr`."
+    from tqdm.auto import tqdm
+    device, steps, lr, opt, mixup_fn, criterion = _finetune_setup(
+        vit, train_data, epochs=epochs, batch_size=batch_size, blr=blr, layer_decay=layer_decay, weight_decay=weight_decay,
+        label_smoothing=label_smoothing, mixup=mixup, cutmix=cutmix, mixup_switch_prob=mixup_switch_prob,
+        mixup_prob=mixup_prob, init_head=init_head, seed=seed, device=device)
+    mean, std = getattr(train_data, 'mean', IMAGENET_MEAN), getattr(train_data, 'std', IMAGENET_STD)
+    cpu_aug = None
     history = []
     for epoch in range(epochs):
         vit.train()
@@ -462,7 +473,7 @@ def finetune(vit: nn.Module, train_data, test_data, epochs: int = 100, batch_siz
     evals = [h['test_top1'] for h in history if 'test_top1' in h]
     return dict(top1=evals[-1], best_top1=max(evals), history=history, lr=lr)
 
-# %% ../nbs/07_evaluation.ipynb #19709a69
+# %% ../nbs/07_evaluation.ipynb #e1395d44
 def _unwrap(model):
     "The model exposing `features` behind DDP-style `.module` wrappers."
     while not hasattr(model, 'features') and hasattr(model, 'module'): model = model.module
@@ -499,6 +510,7 @@ class _FeatureMonitor:
         with _keep_rng(_param_device(_module_of(model))):
             return self.metrics(*self.features(model))
 
+# %% ../nbs/07_evaluation.ipynb #b6da10cc
 class KNNMonitor(_FeatureMonitor):
     "Trainer callback: weighted-kNN top-1 (`knn_top1`) of `trainer.model` every `every` epochs and at the last."
     def __init__(self, train_data, test_data, every: int = 1, k: int = 20, T: float = 0.07, pool: str = 'cls',

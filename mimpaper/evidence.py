@@ -58,7 +58,7 @@ register_arm('all')(lambda std: {'masker': {'name': 'sbam', 'amr': True}, 'model
 # %% ../nbs/13_evidence.ipynb #c70e6f50
 def baseline_config(std: dict, seed: int, branch_epoch: int, monitor_bank: int | None = None) -> dict:
     "The MAE run of `seed` (the baseline of every claim, and the trunk the arms branch from)."
-    from mimpaper.cli import experiment_config
+    from mimpaper.runs import experiment_config
     if not 1 <= branch_epoch < std['epochs']:
         raise ConfigError(f"branch_epoch must be in [1, epochs-1] = [1, {std['epochs'] - 1}], got {branch_epoch}")
     cfg = experiment_config(**{**std, 'seed': seed}, train={'keep_epochs': [branch_epoch], 'progress': False})
@@ -68,7 +68,7 @@ def baseline_config(std: dict, seed: int, branch_epoch: int, monitor_bank: int |
 def arm_config(arm: str, std: dict, seed: int, branch_epoch: int, trunk_ckpt: str | Path | None,
                monitor_bank: int | None = None) -> dict:
     "The run of `arm` for `seed`: the baseline config with the arm's changes, branched from `trunk_ckpt`."
-    from mimpaper.cli import validate_config
+    from mimpaper.runs import validate_config
     cfg = baseline_config(std, seed, branch_epoch, monitor_bank)
     if arm == 'mae': return cfg
     o = arm_overrides(arm, {**std, 'branch_epoch': branch_epoch})
@@ -89,7 +89,7 @@ def trunk_checkpoint(run_dir: str | Path, branch_epoch: int) -> Path:
 def run_arm(arm: str, std: dict, seed: int, branch_epoch: int, runs_dir: str | Path, data: dict | None = None,
             monitor_bank: int | None = None, log: Callable = print) -> dict:
     "Pre-train (or load) the seed's baseline and, for another arm, its branch; returns `pretrain_cached`'s dict."
-    from mimpaper.cli import pretrain_cached
+    from mimpaper.runs import pretrain_cached
     t = time.time()
     base = pretrain_cached(baseline_config(std, seed, branch_epoch, monitor_bank), runs_dir=runs_dir, name=f'mae-s{seed}', data=data)
     if not base['cached']: log(f"mae seed {seed}: trained in {time.time() - t:.0f} s -> {base['run_dir']}")
@@ -135,7 +135,7 @@ def evaluate_encoder(model, data: dict, protocol: dict | None = None, seed: int 
 
 def evaluate_run(run: dict, data: dict, protocol: dict | None = None, seed: int = 0, init: bool = False) -> dict:
     "`evaluate_encoder` of a run's final model (or, `init=True`, of its initialization), cached in the run folder."
-    from mimpaper.cli import build_model
+    from mimpaper.runs import build_model
     import yaml
     p = {**PROTOCOL, **(protocol or {})}
     run_dir = Path(run['run_dir'])

@@ -8,6 +8,7 @@ import math, time
 
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import Tensor
 
 from .core import ConfigError
@@ -25,7 +26,7 @@ def ncut_graph(x: Tensor, eps: float = 1e-5) -> Tensor:
     xn = F.normalize(x.detach().float(), dim=-1)
     return (xn @ xn.transpose(1, 2)).clamp_min(0) + eps
 
-# %% ../nbs/50_informed.ipynb #41ff22ff
+# %% ../nbs/50_informed.ipynb #1642c341
 _Q0: dict = {}
 
 def _start_block(L: int, k: int, device) -> Tensor:
@@ -43,6 +44,7 @@ def _orthonormalize(Q: Tensor) -> Tensor:
         cols.append(v / v.norm(dim=-1, keepdim=True).clamp_min(1e-30))
     return torch.stack(cols, -1)
 
+# %% ../nbs/50_informed.ipynb #17a6ce8a
 SOLVER_STATS = {'calls': 0, 'graphs': 0, 'fallback': 0}          # how often the exact fallback ran (process-wide)
 
 @torch.no_grad()
@@ -76,6 +78,7 @@ def fiedler_vector(W: Tensor, iters: int = 8, power: int = 4, block: int = 8, to
     sign = torch.gather(y1, 1, y1.abs().argmax(1, keepdim=True)).sign()
     return y1 * sign
 
+# %% ../nbs/50_informed.ipynb #d9525d2a
 def ncut_bipartition(x: Tensor, eps: float = 1e-5, iters: int = 8, power: int = 4, block: int = 8,
                      tol: float | None = 1e-3) -> tuple[Tensor, Tensor]:
     """SG-MAE Sec. 4: normalized-cut bipartition of tokens `x: [N, L, D]` -> `(y [N, L], object_side [N, L] bool)`;
@@ -167,7 +170,7 @@ def exploitation_rates(attns: list[Tensor], mask: Tensor, reading: str = 'key') 
         R_V_O.append(m * R[('V', 'M')] + (1 - m) * R[('V', 'V')])
     return torch.stack(R_M_O, 1).mean(0), torch.stack(R_V_O, 1).mean(0)
 
-# %% ../nbs/50_informed.ipynb #429f0461
+# %% ../nbs/50_informed.ipynb #9ecf55a1
 class InformedMasker(Masker):
     "SG-MAE (Shin et al.): random masking until the exploitation-rate start rule fires, then object-centric informed masks."
     name = 'informed'
@@ -202,116 +205,129 @@ class InformedMasker(Masker):
         return (f"InformedMasker(start={self.start!r}, min_epoch={self.min_epoch}, layer={self.layer!r}, mode={self.mode!r}, "
                 f"target={self.target!r}, hint={self.hint!r}, hint_ratio={self.hint_ratio}, reading={self.reading!r})")
 
-    # --- schedule -------------------------------------------------------------
-    def target_at(self, epoch: int) -> str:
-        "The cluster masked at `epoch` ('alternate': object on even informed epochs, background on odd ones)."
-        if self.target != 'alternate': return self.target
-        return 'object' if (epoch - (self.start_epoch or 0)) % 2 == 0 else 'background'
+# %% ../nbs/50_informed.ipynb #0f8ffab9
+@patch
+def target_at(self: InformedMasker, epoch: int) -> str:
+    "The cluster masked at `epoch` ('alternate': object on even informed epochs, background on odd ones)."
+    if self.target != 'alternate': return self.target
+    return 'object' if (epoch - (self.start_epoch or 0)) % 2 == 0 else 'background'
 
-    def hint_at(self, epoch: int) -> float:
-        "Hint ratio at `epoch`: linear from `hint_ratio[0]` (start epoch) to `hint_ratio[1]` (last epoch)."
-        h0, h1 = self.hint_ratio
-        s = self.start_epoch or 0
-        t = min(max((epoch - s) / max(self.epochs - 1 - s, 1), 0.), 1.)
-        return h0 + (h1 - h0) * t
+@patch
+def hint_at(self: InformedMasker, epoch: int) -> float:
+    "Hint ratio at `epoch`: linear from `hint_ratio[0]` (start epoch) to `hint_ratio[1]` (last epoch)."
+    h0, h1 = self.hint_ratio
+    s = self.start_epoch or 0
+    t = min(max((epoch - s) / max(self.epochs - 1 - s, 1), 0.), 1.)
+    return h0 + (h1 - h0) * t
 
-    def update_start(self, epoch: int, R_M_O: float, R_V_O: float) -> bool:
-        """Start rule after `epoch` (0-based; -1 = before training): informed from `epoch + 1` once `R_M_O >= R_V_O` after
-        an earlier probe with `R_M_O < R_V_O` (a crossing from below) and `epoch + 1 >= min_epoch`."""
-        fire = (self.start_epoch is None and self.start == 'auto' and self.armed and epoch + 1 >= self.min_epoch
-                and R_M_O >= R_V_O)
-        if fire: self.start_epoch = epoch + 1
-        if R_M_O < R_V_O: self.armed = True
-        return fire
+# %% ../nbs/50_informed.ipynb #b810cf07
+@patch
+def update_start(self: InformedMasker, epoch: int, R_M_O: float, R_V_O: float) -> bool:
+    """Start rule after `epoch` (0-based; -1 = before training): informed from `epoch + 1` once `R_M_O >= R_V_O` after
+    an earlier probe with `R_M_O < R_V_O` (a crossing from below) and `epoch + 1 >= min_epoch`."""
+    fire = (self.start_epoch is None and self.start == 'auto' and self.armed and epoch + 1 >= self.min_epoch
+            and R_M_O >= R_V_O)
+    if fire: self.start_epoch = epoch + 1
+    if R_M_O < R_V_O: self.armed = True
+    return fire
 
-    # --- relevance --------------------------------------------------------------
-    @torch.no_grad()
-    def image_relevance(self, model, imgs: Tensor, target: str = 'object') -> Tensor:
-        "Relevance `S [N, L]` of every token of `imgs` to the target cluster of the model's own bipartition."
-        return target_relevance(token_embeddings(model, imgs, self.layer), target, **self.solver)[0]
+@patch
+@torch.no_grad()
+def probe_rates(self: InformedMasker, model, data, mask_ratio: float | None = None) -> tuple[Tensor, Tensor]:
+    "Exploitation rates `(R_M_O, R_V_O)` per decoder layer on the fixed probe batch (random masks, fixed noise)."
+    dev = next(model.parameters()).device
+    if self._probe is None:
+        b = next(data.batches(min(self.probe_size, len(data)), shuffle=False, aug='none', drop_last=False))
+        noise = torch.rand(len(b['img']), model.patch_embed.num_patches, generator=torch.Generator().manual_seed(0))
+        self._probe = (b['img'], noise)
+    imgs, noise = self._probe[0].to(dev), self._probe[1].to(dev)
+    out = model(imgs, mask_ratio, noise=noise, masker=RandomMasker(), return_attn='decoder')
+    attns = [patch_attention(a) for _, a in sorted(out.attn['decoder'].items())]
+    return exploitation_rates(attns, out.mask_out.mask, self.reading)
 
-    @torch.no_grad()
-    def refresh(self, model, data, target: str = 'object') -> Tensor:
-        "Relevance maps of every training image (no augmentation, eval mode) -> `[n_items, h, w]`."
-        was = model.training; model.eval()
-        dev = next(model.parameters()).device
-        maps = torch.zeros(int(data.index.max()) + 1, *model.grid, device=dev)
-        for b in data.batches(self.refresh_batch_size, shuffle=False, aug='none', drop_last=False):
-            maps[b['index'].to(dev)] = self.image_relevance(model, b['img'].to(dev), target).reshape(-1, *model.grid)
-        model.train(was)
-        self.relevance_maps = maps
-        return maps
+@patch
+def on_train_start(self: InformedMasker, trainer):
+    if self.start == 'auto' and not hasattr(trainer.model, 'decoder_blocks'):
+        raise ConfigError(f"start='auto' needs the decoder's attention (MAE); use a fixed start epoch with {type(trainer.model).__name__}")
+    self.epochs = trainer.epochs
+    fresh = getattr(trainer, 'start_epoch', 0) == 0 and getattr(trainer, 'step', 0) == 0
+    if fresh and self.start_epoch is None and self.probe_every and hasattr(trainer.model, 'decoder_blocks'):
+        rm, rv = self.probe_rates(trainer.model, trainer.data, trainer.cfg.mask_ratio)   # the model at initialization
+        self.init_rates = (rm[-1].item(), rv[-1].item())
+        self.update_start(-1, *self.init_rates)
 
-    # --- trainer hooks ------------------------------------------------------------
-    def on_train_start(self, trainer):
-        if self.start == 'auto' and not hasattr(trainer.model, 'decoder_blocks'):
-            raise ConfigError(f"start='auto' needs the decoder's attention (MAE); use a fixed start epoch with {type(trainer.model).__name__}")
-        self.epochs = trainer.epochs
-        fresh = getattr(trainer, 'start_epoch', 0) == 0 and getattr(trainer, 'step', 0) == 0
-        if fresh and self.start_epoch is None and self.probe_every and hasattr(trainer.model, 'decoder_blocks'):
-            rm, rv = self.probe_rates(trainer.model, trainer.data, trainer.cfg.mask_ratio)   # the model at initialization
-            self.init_rates = (rm[-1].item(), rv[-1].item())
-            self.update_start(-1, *self.init_rates)
+# %% ../nbs/50_informed.ipynb #0cc35169
+@patch
+@torch.no_grad()
+def image_relevance(self: InformedMasker, model, imgs: Tensor, target: str = 'object') -> Tensor:
+    "Relevance `S [N, L]` of every token of `imgs` to the target cluster of the model's own bipartition."
+    return target_relevance(token_embeddings(model, imgs, self.layer), target, **self.solver)[0]
 
-    def on_epoch_start(self, trainer):
-        e = self.epoch = trainer.epoch
-        self.epochs = trainer.epochs
-        self.active = self.start_epoch is not None and e >= self.start_epoch
-        self.h = self.hint_at(e)
-        if not self.active or self.mode != 'cheap' or self.refreshed_epoch == e: return
-        due = (e - self.start_epoch) % self.refresh_every == 0 or self.target == 'alternate'
-        if self.relevance_maps is None or due:
-            t = time.perf_counter()
-            self.refresh(trainer.model, trainer.data, self.target_at(e))
-            self.refreshed_epoch, self.refresh_s = e, time.perf_counter() - t
+@patch
+@torch.no_grad()
+def refresh(self: InformedMasker, model, data, target: str = 'object') -> Tensor:
+    "Relevance maps of every training image (no augmentation, eval mode) -> `[n_items, h, w]`."
+    was = model.training; model.eval()
+    dev = next(model.parameters()).device
+    maps = torch.zeros(int(data.index.max()) + 1, *model.grid, device=dev)
+    for b in data.batches(self.refresh_batch_size, shuffle=False, aug='none', drop_last=False):
+        maps[b['index'].to(dev)] = self.image_relevance(model, b['img'].to(dev), target).reshape(-1, *model.grid)
+    model.train(was)
+    self.relevance_maps = maps
+    return maps
 
-    @torch.no_grad()
-    def probe_rates(self, model, data, mask_ratio: float | None = None) -> tuple[Tensor, Tensor]:
-        "Exploitation rates `(R_M_O, R_V_O)` per decoder layer on the fixed probe batch (random masks, fixed noise)."
-        dev = next(model.parameters()).device
-        if self._probe is None:
-            b = next(data.batches(min(self.probe_size, len(data)), shuffle=False, aug='none', drop_last=False))
-            noise = torch.rand(len(b['img']), model.patch_embed.num_patches, generator=torch.Generator().manual_seed(0))
-            self._probe = (b['img'], noise)
-        imgs, noise = self._probe[0].to(dev), self._probe[1].to(dev)
-        out = model(imgs, mask_ratio, noise=noise, masker=RandomMasker(), return_attn='decoder')
-        attns = [patch_attention(a) for _, a in sorted(out.attn['decoder'].items())]
-        return exploitation_rates(attns, out.mask_out.mask, self.reading)
+@patch
+def on_epoch_start(self: InformedMasker, trainer):
+    e = self.epoch = trainer.epoch
+    self.epochs = trainer.epochs
+    self.active = self.start_epoch is not None and e >= self.start_epoch
+    self.h = self.hint_at(e)
+    if not self.active or self.mode != 'cheap' or self.refreshed_epoch == e: return
+    due = (e - self.start_epoch) % self.refresh_every == 0 or self.target == 'alternate'
+    if self.relevance_maps is None or due:
+        t = time.perf_counter()
+        self.refresh(trainer.model, trainer.data, self.target_at(e))
+        self.refreshed_epoch, self.refresh_s = e, time.perf_counter() - t
 
-    def on_epoch_end(self, trainer) -> dict:
-        out = {'sg_active': float(self.active)}
-        if self.refresh_s is not None: out['sg_refresh_s'] = round(self.refresh_s, 3); self.refresh_s = None
-        if self.init_rates is not None: out['R_M_O_init'], out['R_V_O_init'] = self.init_rates; self.init_rates = None
-        e = trainer.epoch
-        if hasattr(trainer.model, 'decoder_blocks') and self.probe_every and (e + 1) % self.probe_every == 0:
-            rm, rv = self.probe_rates(trainer.model, trainer.data, trainer.cfg.mask_ratio)
-            rm, rv = rm.tolist(), rv.tolist()                         # one host sync per epoch
-            out.update({'R_M_O': rm[-1], 'R_V_O': rv[-1]})
-            out.update({f'R_M_O_l{i}': v for i, v in enumerate(rm)}); out.update({f'R_V_O_l{i}': v for i, v in enumerate(rv)})
-            self.update_start(e, rm[-1], rv[-1])
-        out['sg_start_epoch'] = float('nan') if self.start_epoch is None else float(self.start_epoch)
-        return out
+# %% ../nbs/50_informed.ipynb #9e90bbcd
+@patch
+def on_epoch_end(self: InformedMasker, trainer) -> dict:
+    out = {'sg_active': float(self.active)}
+    if self.refresh_s is not None: out['sg_refresh_s'] = round(self.refresh_s, 3); self.refresh_s = None
+    if self.init_rates is not None: out['R_M_O_init'], out['R_V_O_init'] = self.init_rates; self.init_rates = None
+    e = trainer.epoch
+    if hasattr(trainer.model, 'decoder_blocks') and self.probe_every and (e + 1) % self.probe_every == 0:
+        rm, rv = self.probe_rates(trainer.model, trainer.data, trainer.cfg.mask_ratio)
+        rm, rv = rm.tolist(), rv.tolist()                         # one host sync per epoch
+        out.update({'R_M_O': rm[-1], 'R_V_O': rv[-1]})
+        out.update({f'R_M_O_l{i}': v for i, v in enumerate(rm)}); out.update({f'R_V_O_l{i}': v for i, v in enumerate(rv)})
+        self.update_start(e, rm[-1], rv[-1])
+    out['sg_start_epoch'] = float('nan') if self.start_epoch is None else float(self.start_epoch)
+    return out
 
-    def state_dict(self) -> dict:
-        return {'start_epoch': self.start_epoch, 'refreshed_epoch': self.refreshed_epoch, 'armed': self.armed,
-                'relevance_maps': None if self.relevance_maps is None else self.relevance_maps.cpu()}
+@patch
+def state_dict(self: InformedMasker) -> dict:
+    return {'start_epoch': self.start_epoch, 'refreshed_epoch': self.refreshed_epoch, 'armed': self.armed,
+            'relevance_maps': None if self.relevance_maps is None else self.relevance_maps.cpu()}
 
-    def load_state_dict(self, state: dict):
-        self.start_epoch, self.refreshed_epoch = state['start_epoch'], state['refreshed_epoch']
-        self.armed = state.get('armed', False)
-        self.relevance_maps = state['relevance_maps']
+@patch
+def load_state_dict(self: InformedMasker, state: dict):
+    self.start_epoch, self.refreshed_epoch = state['start_epoch'], state['refreshed_epoch']
+    self.armed = state.get('armed', False)
+    self.relevance_maps = state['relevance_maps']
 
-    # --- masking --------------------------------------------------------------------
-    def __call__(self, x: Tensor, ctx: MaskContext) -> MaskOut:
-        if not self.active: return RandomMasker()(x, ctx)
-        N, L = x.shape[:2]
-        b = ctx.batch
-        if self.mode == 'cheap' and self.relevance_maps is not None and b is not None and {'index', 'box', 'flip'} <= b.keys():
-            if self.relevance_maps.device != x.device: self.relevance_maps = self.relevance_maps.to(x.device)
-            S = crop_map(self.relevance_maps[b['index']], b['box'], b['flip'], ctx.grid).reshape(N, L)   # S: [N, L] this crop
-        elif ctx.model is not None and ctx.imgs is not None:          # exact: a full-token pass on this batch
-            S = self.image_relevance(ctx.model, ctx.imgs, self.target_at(self.epoch))
-        else: raise ConfigError("InformedMasker needs ctx.model and ctx.imgs (exact mode) or a batch with index/box/flip (cheap mode)")
-        return informed_mask(S, ctx.mask_ratio, self.h, self.hint, ctx.noise)
+# %% ../nbs/50_informed.ipynb #16d13e87
+@patch
+def __call__(self: InformedMasker, x: Tensor, ctx: MaskContext) -> MaskOut:
+    if not self.active: return RandomMasker()(x, ctx)
+    N, L = x.shape[:2]
+    b = ctx.batch
+    if self.mode == 'cheap' and self.relevance_maps is not None and b is not None and {'index', 'box', 'flip'} <= b.keys():
+        if self.relevance_maps.device != x.device: self.relevance_maps = self.relevance_maps.to(x.device)
+        S = crop_map(self.relevance_maps[b['index']], b['box'], b['flip'], ctx.grid).reshape(N, L)   # S: [N, L] this crop
+    elif ctx.model is not None and ctx.imgs is not None:          # exact: a full-token pass on this batch
+        S = self.image_relevance(ctx.model, ctx.imgs, self.target_at(self.epoch))
+    else: raise ConfigError("InformedMasker needs ctx.model and ctx.imgs (exact mode) or a batch with index/box/flip (cheap mode)")
+    return informed_mask(S, ctx.mask_ratio, self.h, self.hint, ctx.noise)
 
 MASKERS['informed'] = InformedMasker

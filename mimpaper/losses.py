@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import Tensor
 
 from .core import ConfigError, check_kwargs
@@ -110,7 +111,7 @@ def mto_ranking_loss(hs: Tensor, literal: bool = False) -> Tensor:
     dH = hs[:, 1:] - hs[:, :-1]                                   # H^l - H^{l-1}: [N, L]
     return F.softplus(-dH if literal else dH).sum(1)
 
-# %% ../nbs/05_losses.ipynb #19a478ae
+# %% ../nbs/05_losses.ipynb #26223f80
 def _check_weight(name: str, v) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
         raise ConfigError(f"MTO weight {name} must be a finite number >= 0, got {v!r}")
@@ -123,6 +124,7 @@ def _check_layers(name: str, v) -> tuple[int, ...] | None:
         raise ConfigError(f"MTO {name} must be increasing layer indices >= 0, got {v!r}")
     return v
 
+# %% ../nbs/05_losses.ipynb #2a7268f6
 class MTO(LossTerm):
     "MTO's masked-token losses (Eqs. 3, 6, 7) on the decoder (MAE) or encoder (SimMIM) tokens; logs H per layer."
     name = 'mto'
@@ -149,86 +151,100 @@ class MTO(LossTerm):
     @property
     def needs_features(self): return self.where or True        # unbound: ask for both, pick from the output
 
-    def bind(self, model) -> 'MTO':
-        "Take `where` and the layer-0 position embedding from `model` (MAE: decoder, SimMIM: encoder)."
-        model = getattr(model, 'module', model)                  # DDP
-        mae = hasattr(model, 'decoder_blocks')
-        self.where = self.where or ('decoder' if mae else 'encoder')
-        pe = model.decoder_pos_embed if self.where == 'decoder' else model.pos_embed
-        self.pos = pe[:, 1:, :].detach()
-        return self
+# %% ../nbs/05_losses.ipynb #43ac0f73
+@patch
+def bind(self: MTO, model) -> 'MTO':
+    "Take `where` and the layer-0 position embedding from `model` (MAE: decoder, SimMIM: encoder)."
+    model = getattr(model, 'module', model)                  # DDP
+    mae = hasattr(model, 'decoder_blocks')
+    self.where = self.where or ('decoder' if mae else 'encoder')
+    pe = model.decoder_pos_embed if self.where == 'decoder' else model.pos_embed
+    self.pos = pe[:, 1:, :].detach()
+    return self
 
-    def on_train_start(self, trainer): self.bind(trainer.model)
+@patch
+def on_train_start(self: MTO, trainer): self.bind(trainer.model)
 
-    def layer_tokens(self, out) -> list[Tensor]:
-        "Tokens `[x_0 .. x_L]`, each `[N, L, D]` (cls dropped), of the part MTO acts on."
-        feats = out.features or {}
-        where = self.where or ('decoder' if feats.get('decoder') is not None else 'encoder')
-        xs = feats.get(where)
-        if xs is None: raise ConfigError(f"MTO needs the model's {where} features (return_features={where!r}), got none")
-        xs = [x[:, 1:, :] for x in xs]                            # drop cls
-        if not self.include_pos:
-            if self.pos is None: raise ConfigError("MTO include_pos=False needs the model: call bind(model) (Trainer does)")
-            xs[0] = xs[0] - self.pos.to(xs[0].dtype)
-        return xs
+# %% ../nbs/05_losses.ipynb #b018dbf2
+@patch
+def layer_tokens(self: MTO, out) -> list[Tensor]:
+    "Tokens `[x_0 .. x_L]`, each `[N, L, D]` (cls dropped), of the part MTO acts on."
+    feats = out.features or {}
+    where = self.where or ('decoder' if feats.get('decoder') is not None else 'encoder')
+    xs = feats.get(where)
+    if xs is None: raise ConfigError(f"MTO needs the model's {where} features (return_features={where!r}), got none")
+    xs = [x[:, 1:, :] for x in xs]                            # drop cls
+    if not self.include_pos:
+        if self.pos is None: raise ConfigError("MTO include_pos=False needs the model: call bind(model) (Trainer does)")
+        xs[0] = xs[0] - self.pos.to(xs[0].dtype)
+    return xs
 
-    def __call__(self, out, batch: dict | None = None) -> Tensor:
-        xs = self.layer_tokens(out)
-        mo = out.mask_out
-        mask, vis = (mo.mask, mo.visible) if mo is not None else (out.mask.bool(), None)
-        depth = len(xs) - 1
-        rank = self.rank_layers or tuple(range(depth + 1))
-        for name, ls in (('rank_layers', rank), ('spa_layers', self.spa_layers)):
-            if ls[-1] > depth: raise ConfigError(f"MTO {name}={ls} exceeds the {depth} layers of the {self.where or 'model'}")
-        log = self.calls % self.log_every == 0
-        self.calls += 1
-        need = (set(rank) if self.w_r else set()) | ({0} if self.w_e else set())
-        H = {}
-        for l in range(depth + 1):
-            if l in need or log:
-                with torch.set_grad_enabled(torch.is_grad_enabled() and l in need): H[l] = heterogeneity(xs[l], mask, vis)
-        zero = xs[0].new_zeros((), dtype=torch.float32)
-        l_spa = l_e = l_r = zero
-        if self.w_spa or log:
-            with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.w_spa)):
-                s = sum(mto_sparsity_loss(xs[l], mask, vis, self.spa_self) for l in self.spa_layers)
-                if self.spa_reduce == 'mean':
-                    s = s / ((~mask if vis is None else vis & ~mask).sum(1).clamp(min=1) * len(self.spa_layers))
-                l_spa = s.mean()
-        if self.w_e or log:
-            with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.w_e)): l_e = mto_singularity_loss(H[0], self.eps).mean()
-        if self.w_r or log:
-            with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.w_r)):
-                l_r = mto_ranking_loss(torch.stack([H[l] for l in rank], 1), self.literal_rank).mean()
-        if log:                                                   # device tensor, no host sync
-            self._last = torch.stack([*(H[l].mean() for l in range(depth + 1)), l_spa, l_e, l_r]).detach().float()
-        return self.w_spa * l_spa + self.w_e * l_e + self.w_r * l_r
+# %% ../nbs/05_losses.ipynb #2f87de86
+@patch
+def __call__(self: MTO, out, batch: dict | None = None) -> Tensor:
+    xs = self.layer_tokens(out)
+    mo = out.mask_out
+    mask, vis = (mo.mask, mo.visible) if mo is not None else (out.mask.bool(), None)
+    depth = len(xs) - 1
+    rank = self.rank_layers or tuple(range(depth + 1))
+    for name, ls in (('rank_layers', rank), ('spa_layers', self.spa_layers)):
+        if ls[-1] > depth: raise ConfigError(f"MTO {name}={ls} exceeds the {depth} layers of the {self.where or 'model'}")
+    log = self.calls % self.log_every == 0
+    self.calls += 1
+    need = (set(rank) if self.w_r else set()) | ({0} if self.w_e else set())
+    H = {}
+    for l in range(depth + 1):
+        if l in need or log:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and l in need): H[l] = heterogeneity(xs[l], mask, vis)
+    zero = xs[0].new_zeros((), dtype=torch.float32)
+    l_spa = l_e = l_r = zero
+    if self.w_spa or log:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.w_spa)):
+            s = sum(mto_sparsity_loss(xs[l], mask, vis, self.spa_self) for l in self.spa_layers)
+            if self.spa_reduce == 'mean':
+                s = s / ((~mask if vis is None else vis & ~mask).sum(1).clamp(min=1) * len(self.spa_layers))
+            l_spa = s.mean()
+    if self.w_e or log:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.w_e)): l_e = mto_singularity_loss(H[0], self.eps).mean()
+    if self.w_r or log:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.w_r)):
+            l_r = mto_ranking_loss(torch.stack([H[l] for l in rank], 1), self.literal_rank).mean()
+    if log:                                                   # device tensor, no host sync
+        self._last = torch.stack([*(H[l].mean() for l in range(depth + 1)), l_spa, l_e, l_r]).detach().float()
+    return self.w_spa * l_spa + self.w_e * l_e + self.w_r * l_r
 
-    # --- logging hooks ---------------------------------------------------------
-    def on_step_end(self, trainer):
-        if self._last is None: return
-        self._sum = self._last if self._sum is None else self._sum + self._last
-        self._n += 1
-        self.trace.append((trainer.step, trainer.epoch, self._last))
-        self._last = None
+# %% ../nbs/05_losses.ipynb #8558dcd3
+@patch
+def on_step_end(self: MTO, trainer):
+    if self._last is None: return
+    self._sum = self._last if self._sum is None else self._sum + self._last
+    self._n += 1
+    self.trace.append((trainer.step, trainer.epoch, self._last))
+    self._last = None
 
-    def _names(self, k: int) -> list[str]: return [f'H{l}' for l in range(k - 3)] + ['mto_spa', 'mto_e', 'mto_r']
+@patch
+def _names(self: MTO, k: int) -> list[str]: return [f'H{l}' for l in range(k - 3)] + ['mto_spa', 'mto_e', 'mto_r']
 
-    def _flush_trace(self):
-        self.trace = [t if isinstance(t, dict) else {'step': t[0], 'epoch': t[1] + 1,
-                      **dict(zip(self._names(len(t[2])), t[2].tolist()))} for t in self.trace]
+@patch
+def _flush_trace(self: MTO):
+    self.trace = [t if isinstance(t, dict) else {'step': t[0], 'epoch': t[1] + 1,
+                  **dict(zip(self._names(len(t[2])), t[2].tolist()))} for t in self.trace]
 
-    def on_epoch_end(self, trainer) -> dict | None:
-        "Means of `H0..HL`, `mto_spa`, `mto_e`, `mto_r` over this epoch's logged steps."
-        self._flush_trace()
-        if not self._n: return None
-        vals = (self._sum / self._n).tolist()
-        self._sum, self._n = None, 0
-        return dict(zip(self._names(len(vals)), vals))
+@patch
+def on_epoch_end(self: MTO, trainer) -> dict | None:
+    "Means of `H0..HL`, `mto_spa`, `mto_e`, `mto_r` over this epoch's logged steps."
+    self._flush_trace()
+    if not self._n: return None
+    vals = (self._sum / self._n).tolist()
+    self._sum, self._n = None, 0
+    return dict(zip(self._names(len(vals)), vals))
 
-    def state_dict(self) -> dict:
-        self._flush_trace()
-        return {'calls': self.calls, 'trace': self.trace}
-    def load_state_dict(self, s: dict): self.calls, self.trace = s['calls'], list(s['trace'])
+@patch
+def state_dict(self: MTO) -> dict:
+    self._flush_trace()
+    return {'calls': self.calls, 'trace': self.trace}
+
+@patch
+def load_state_dict(self: MTO, s: dict): self.calls, self.trace = s['calls'], list(s['trace'])
 
 LOSS_TERMS['mto'] = MTO

@@ -112,7 +112,7 @@ def baseline_snapshots(epochs: int) -> list[int]:
 def mto_pretrain(method: str, std: dict, runs_dir: str | Path, data: dict | None = None, mto: dict | None = None,
                  simmim_mask_ratio: float = 0.6, name: str | None = None) -> dict:
     "Pre-train (or load) `method` with the standard parameters `std`, plain (`mto=None`) or with `mto_terms(**mto)`."
-    from mimpaper.cli import experiment_config, pretrain_cached
+    from mimpaper.runs import experiment_config, pretrain_cached
     kw = {**std, 'mask_ratio': simmim_mask_ratio} if method == 'simmim' else dict(std)
     cfg = experiment_config(method=method, **kw, loss_terms=None if mto is None else mto_terms(**mto),
                             train={'progress': False})

@@ -130,7 +130,7 @@ def _profile_path(name_or_path, root: Path) -> Path:
     if not c.exists(): raise ConfigError(f"unknown profile '{p}'{_suggest(str(p), profile_names(root))}")
     return c
 
-# %% ../nbs/09_reproduce.ipynb #1672fe58
+# %% ../nbs/09_reproduce.ipynb #dcaa2a0b
 def _topo(pname: str, exps: dict[str, Experiment]) -> list[str]:
     "Run order: YAML order, each experiment after its dependencies."
     order, done, pending = [], set(), list(exps)
@@ -140,6 +140,42 @@ def _topo(pname: str, exps: dict[str, Experiment]) -> list[str]:
         order.append(ready[0]); done.add(ready[0]); pending.remove(ready[0])
     return order
 
+# %% ../nbs/09_reproduce.ipynb #de2f25b6
+def _load_experiment(pname: str, name, spec, defaults: dict, xdir: Path, known_nbs: list[str],
+                     cache: dict) -> tuple[Experiment, dict[str, str]]:
+    "Experiment `name` of profile `pname` from its YAML `spec`, checked against its notebook -> `(Experiment, declared)`."
+    where = f"profile '{pname}', experiment '{name}'"
+    if not _NAME_RE.match(str(name)): raise ConfigError(f"{where}: names may only use letters, digits, _ . -")
+    spec = dict(spec or {})
+    if not isinstance(spec, dict): raise ConfigError(f"{where}: must be a mapping of parameters")
+    nb = str(spec.pop('notebook', name)).removesuffix('.ipynb'); nb_path = xdir / f'{nb}.ipynb'
+    if not nb_path.exists():
+        raise ConfigError(f"{where}: notebook nbs/experiments/{nb}.ipynb does not exist{_suggest(nb, known_nbs)}")
+    if nb_path not in cache: cache[nb_path] = notebook_parameters(nb_path)
+    declared = cache[nb_path]
+    for k in RUNNER_PARAMS:
+        if k not in declared:
+            raise ConfigError(f"{where}: nbs/experiments/{nb}.ipynb must declare '{k}' in its parameters cell")
+    deps = spec.pop('depends_on', None) or []
+    deps = [deps] if isinstance(deps, str) else list(deps)
+    timeout = spec.pop('timeout_s', None)
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise ConfigError(f"{where}: timeout_s must be a positive number of seconds, got {timeout!r}")
+    for k, v in spec.items():
+        if k in RUNNER_PARAMS: raise ConfigError(f"{where}: parameter '{k}' is set by the runner")
+        if k not in declared:
+            raise ConfigError(f"{where}: unknown parameter '{k}' (not in the parameters cell of "
+                              f"nbs/experiments/{nb}.ipynb){_suggest(k, [d for d in declared if d not in RUNNER_PARAMS])}")
+        _check_type(v, declared[k], f"{where}: parameter '{k}'")
+    params = {}
+    for k, v in defaults.items():
+        if k in declared:
+            _check_type(v, declared[k], f"profile '{pname}', defaults (for experiment '{name}'): parameter '{k}'")
+            params[k] = v
+    params.update(spec)
+    return Experiment(str(name), nb_path, params, [str(d) for d in deps], timeout), declared
+
+# %% ../nbs/09_reproduce.ipynb #ab7c5d41
 def load_profile(name_or_path: str | Path | Profile, root: str | Path | None = None) -> Profile:
     "Read and validate a profile (a name in `nbs/experiments/profiles/` or a YAML path); one-line `ConfigError`s."
     if isinstance(name_or_path, Profile): return name_or_path
@@ -160,36 +196,8 @@ def load_profile(name_or_path: str | Path | Profile, root: str | Path | None = N
     xdir = experiments_dir(root); known_nbs = sorted(p.stem for p in xdir.glob('*.ipynb'))
     exps, declared_any, cache = {}, set(), {}
     for name, spec in specs.items():
-        where = f"profile '{pname}', experiment '{name}'"
-        if not _NAME_RE.match(str(name)): raise ConfigError(f"{where}: names may only use letters, digits, _ . -")
-        spec = dict(spec or {})
-        if not isinstance(spec, dict): raise ConfigError(f"{where}: must be a mapping of parameters")
-        nb = str(spec.pop('notebook', name)).removesuffix('.ipynb'); nb_path = xdir / f'{nb}.ipynb'
-        if not nb_path.exists():
-            raise ConfigError(f"{where}: notebook nbs/experiments/{nb}.ipynb does not exist{_suggest(nb, known_nbs)}")
-        if nb_path not in cache: cache[nb_path] = notebook_parameters(nb_path)
-        declared = cache[nb_path]
-        for k in RUNNER_PARAMS:
-            if k not in declared:
-                raise ConfigError(f"{where}: nbs/experiments/{nb}.ipynb must declare '{k}' in its parameters cell")
-        deps = spec.pop('depends_on', None) or []
-        deps = [deps] if isinstance(deps, str) else list(deps)
-        timeout = spec.pop('timeout_s', None)
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
-            raise ConfigError(f"{where}: timeout_s must be a positive number of seconds, got {timeout!r}")
-        for k, v in spec.items():
-            if k in RUNNER_PARAMS: raise ConfigError(f"{where}: parameter '{k}' is set by the runner")
-            if k not in declared:
-                raise ConfigError(f"{where}: unknown parameter '{k}' (not in the parameters cell of "
-                                  f"nbs/experiments/{nb}.ipynb){_suggest(k, [d for d in declared if d not in RUNNER_PARAMS])}")
-            _check_type(v, declared[k], f"{where}: parameter '{k}'")
-        params = {}
-        for k, v in defaults.items():
-            if k in declared:
-                _check_type(v, declared[k], f"profile '{pname}', defaults (for experiment '{name}'): parameter '{k}'")
-                params[k] = v
-        params.update(spec); declared_any |= set(declared)
-        exps[str(name)] = Experiment(str(name), nb_path, params, [str(d) for d in deps], timeout)
+        exps[str(name)], declared = _load_experiment(pname, name, spec, defaults, xdir, known_nbs, cache)
+        declared_any |= set(declared)
     for e in exps.values():
         for d in e.depends_on:
             if d not in exps:
@@ -227,7 +235,7 @@ def _toy_repo(root: str | Path, notebooks: dict[str, list[str]], profiles: dict[
     for n, text in profiles.items(): (root / 'nbs' / 'experiments' / 'profiles' / f'{n}.yaml').write_text(text)
     return root
 
-# %% ../nbs/09_reproduce.ipynb #9646e140
+# %% ../nbs/09_reproduce.ipynb #dc86cb3b
 class NotebookFailed(RuntimeError):
     "A notebook run failed: `notebook`, `cell` (index in the source notebook or None), `ename`, `evalue`, `executed`."
     def __init__(self, msg, notebook=None, cell=None, ename=None, evalue=None, executed=None):
@@ -252,6 +260,7 @@ def _kernel_env():
         if old is None: os.environ.pop('PYTHONPATH', None)
         else: os.environ['PYTHONPATH'] = old
 
+# %% ../nbs/09_reproduce.ipynb #bac2d130
 def _first_line(s, n=120) -> str:
     s = ' '.join(str(s).strip().splitlines()[:1]) if str(s).strip() else ''
     return s if len(s) <= n else s[:n - 3] + '...'
@@ -272,6 +281,7 @@ def _describe_failure(e: BaseException, nb: Path, executed: Path, root: Path) ->
     ename, evalue = type(e).__name__, _first_line(e, 200)
     return NotebookFailed(f"{nb_rel}: {ename}: {evalue}; executed copy: {ex_rel}", nb_rel, None, ename, evalue, ex_rel)
 
+# %% ../nbs/09_reproduce.ipynb #f2be5610
 def _execute(nb: Path, out: Path, params: dict, root: Path, timeout_s=None, log_output=False) -> None:
     import papermill as pm
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -335,7 +345,7 @@ def _md_table(df: pd.DataFrame) -> str:
     lines += ['| ' + ' | '.join(cell(v) for v in row) + ' |' for row in df.itertuples(index=False)]
     return '\n'.join(lines)
 
-# %% ../nbs/09_reproduce.ipynb #d392882e
+# %% ../nbs/09_reproduce.ipynb #bb4cc7b4
 SUMMARY_COLUMNS = ['experiment', 'status', 'wall_s', 'message', 'executed']
 
 def _run_experiment(p: Profile, name: str, params: dict, deps: dict, log_output: bool) -> tuple[str, str]:
@@ -361,6 +371,7 @@ def _run_experiment(p: Profile, name: str, params: dict, deps: dict, log_output:
     atomic_json(out / MARKER, {**rec, 'status': 'ok', 'finished': _now(), 'wall_s': round(time.time() - t0, 2)})
     return 'ran', f"results in {_rel(out, root)}"
 
+# %% ../nbs/09_reproduce.ipynb #17cd7407
 def reproduce(profile: str | Path | Profile = 'smoke', only: list[str] | None = None, force: bool = False,
               root: str | Path | None = None, log: Callable[[str], Any] | None = print,
               log_output: bool = False) -> pd.DataFrame:
@@ -520,7 +531,7 @@ def cli_run_notebook(argv: list[str] | None = None) -> int:
     print(f"executed copy: {out}")
     return 0
 
-# %% ../nbs/09_reproduce.ipynb #8462c099
+# %% ../nbs/09_reproduce.ipynb #e0da2fee
 ARTIFACT_COLUMNS = ['paper', 'artifact', 'kind', 'caption', 'claim', 'experiment']
 LEDGER_COLUMNS = ARTIFACT_COLUMNS + ['status', 'verdict', 'profile', 'date', 'results', 'note']
 PROFILE_RANK = ('paper', 'paper-small', 'smoke')
@@ -538,6 +549,7 @@ def _record(root: Path, profile: str, name: str) -> dict | None:
     complete = (d / 'provenance.json').exists() and m.get('status', 'ok') == 'ok'
     return {'complete': complete, 'date': str(prov.get('date') or m.get('finished') or '')[:10]}
 
+# %% ../nbs/09_reproduce.ipynb #3631c1f6
 def ledger_notes(root: str | Path | None = None) -> dict[str, str]:
     "`PAPER/artifact -> note` from `nbs/experiments/profiles/ledger_notes.yaml` (empty when absent)."
     f = profiles_dir(root) / 'ledger_notes.yaml'
@@ -573,6 +585,7 @@ def claim_verdicts(claims: pd.DataFrame, paper: str, artifact: str) -> str:
     order = ('supported', 'contradicted', 'inconclusive', 'not-tested')
     return ', '.join(f"{v} {counts[v]}" for v in order if v in counts) + f" ({best}, {int(c.n_seeds.max())} seeds)"
 
+# %% ../nbs/09_reproduce.ipynb #8886e2f4
 def ledger_rows(root: str | Path | None = None) -> pd.DataFrame:
     "One row per paper table/figure with its status, profile, date, results link and note."
     root = find_root(root); arts = read_artifacts(root); notes = ledger_notes(root)
@@ -599,6 +612,7 @@ def ledger_rows(root: str | Path | None = None) -> pd.DataFrame:
         rows.append(row)
     return pd.DataFrame(rows, columns=LEDGER_COLUMNS)
 
+# %% ../nbs/09_reproduce.ipynb #83e44b2a
 def render_ledger(root: str | Path | None = None) -> Path:
     "Write `results/LEDGER.md` from `ledger_rows` and return its path."
     root = find_root(root); df = ledger_rows(root); out = root / 'results' / 'LEDGER.md'

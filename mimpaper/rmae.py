@@ -55,11 +55,12 @@ def miou(conf: Tensor) -> tuple[float, Tensor]:
     iou = torch.where(union > 0, inter / union.clamp_min(1), torch.full_like(inter, float('nan')))
     return float(iou.nanmean()) * 100, iou
 
-# %% ../nbs/30_rmae.ipynb #0478cc2a
+# %% ../nbs/30_rmae.ipynb #ec2f7adb
 def pixel_labels(fg: Tensor, label: Tensor) -> Tensor:
     "Semantic map `[N, H, W]`: class + 1 on the object (`fg`), 0 on the background."
     return torch.where(fg.bool(), label[:, None, None].long() + 1, 0)
 
+# %% ../nbs/30_rmae.ipynb #3eba0e34
 @torch.no_grad()
 def patch_tokens(model: nn.Module, data, layer: int | None = None, batch_size: int = 256,
                  device: str | torch.device | None = None) -> tuple[Tensor, Tensor]:
@@ -75,6 +76,7 @@ def patch_tokens(model: nn.Module, data, layer: int | None = None, batch_size: i
     model.train(was)
     return torch.cat(feats), torch.cat(labels)
 
+# %% ../nbs/30_rmae.ipynb #8481d4a9
 def seg_logits(head: nn.Module, tokens: Tensor, hw: tuple[int, int]) -> Tensor:
     "Token logits of a linear head, upsampled to pixels: `tokens [N, L, D]` -> `[N, C, H, W]`."
     N, L, _ = tokens.shape
@@ -82,6 +84,7 @@ def seg_logits(head: nn.Module, tokens: Tensor, hw: tuple[int, int]) -> Tensor:
     z = head(tokens).transpose(1, 2).reshape(N, -1, g, g)             # z: [N, C, h, w]
     return F.interpolate(z, size=hw, mode='bilinear', align_corners=False)
 
+# %% ../nbs/30_rmae.ipynb #616bc442
 def seg_probe(model: nn.Module, train, test, epochs: int = 30, lr: float = 1e-2, batch_size: int = 128,
               weight_decay: float = 0., layer: int | None = None, seed: int = 0,
               device: str | torch.device | None = None) -> dict:

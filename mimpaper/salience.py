@@ -7,6 +7,7 @@ from __future__ import annotations
 import math, time
 
 import torch
+from fastcore.basics import patch
 from torch import Tensor
 
 from .core import ConfigError
@@ -103,7 +104,7 @@ def cls_attention_weights(model, imgs: Tensor) -> Tensor:
     a = a / a.amax(-1, keepdim=True).clamp_min(1e-12)                # min-max per head
     return a.mean(1).reshape(len(imgs), *model.grid)                 # head mean: [N, h, w]
 
-# %% ../nbs/40_salience.ipynb #de66a15c
+# %% ../nbs/40_salience.ipynb #65e6b912
 class AMTMasker(Masker):
     "AMT (Liu et al. 2023): multinomial order on refreshed cls-attention weights; mask, then throw, then keep visible."
     name = 'amt'
@@ -122,54 +123,62 @@ class AMTMasker(Masker):
     def __repr__(self):
         return f"AMTMasker(mask_ratio={self.mask_ratio}, throw_ratio={self.throw_ratio}, start_epoch={self.start_epoch}, every={self.every})"
 
-    @torch.no_grad()
-    def refresh(self, model, data) -> Tensor:
-        "Recompute the weights of every training image (no augmentation, eval mode)."
-        was = model.training; model.eval()
-        dev = next(model.parameters()).device
-        W = torch.zeros(int(data.index.max()) + 1, *model.grid, device=dev)
-        for b in data.batches(self.refresh_batch_size, shuffle=False, aug='none', drop_last=False):
-            W[b['index'].to(dev)] = cls_attention_weights(model, b['img'].to(dev))
-        model.train(was)
-        self.weights = W
-        return W
+# %% ../nbs/40_salience.ipynb #e426e887
+@patch
+@torch.no_grad()
+def refresh(self: AMTMasker, model, data) -> Tensor:
+    "Recompute the weights of every training image (no augmentation, eval mode)."
+    was = model.training; model.eval()
+    dev = next(model.parameters()).device
+    W = torch.zeros(int(data.index.max()) + 1, *model.grid, device=dev)
+    for b in data.batches(self.refresh_batch_size, shuffle=False, aug='none', drop_last=False):
+        W[b['index'].to(dev)] = cls_attention_weights(model, b['img'].to(dev))
+    model.train(was)
+    self.weights = W
+    return W
 
-    def on_epoch_start(self, trainer):
-        e = trainer.epoch
-        if e < self.start_epoch or (e - self.start_epoch) % self.every or self.refreshed_epoch == e: return
-        t = time.perf_counter()
-        self.refresh(trainer.model, trainer.data)
-        self.refreshed_epoch, self.refresh_s = e, time.perf_counter() - t
+@patch
+def on_epoch_start(self: AMTMasker, trainer):
+    e = trainer.epoch
+    if e < self.start_epoch or (e - self.start_epoch) % self.every or self.refreshed_epoch == e: return
+    t = time.perf_counter()
+    self.refresh(trainer.model, trainer.data)
+    self.refreshed_epoch, self.refresh_s = e, time.perf_counter() - t
 
-    def on_epoch_end(self, trainer) -> dict:
-        out = {'amt_refresh_s': round(self.refresh_s, 3)} if self.refresh_s is not None else {}
-        self.refresh_s = None
-        return out
+@patch
+def on_epoch_end(self: AMTMasker, trainer) -> dict:
+    out = {'amt_refresh_s': round(self.refresh_s, 3)} if self.refresh_s is not None else {}
+    self.refresh_s = None
+    return out
 
-    def state_dict(self) -> dict:
-        return {'weights': None if self.weights is None else self.weights.cpu(), 'refreshed_epoch': self.refreshed_epoch}
+@patch
+def state_dict(self: AMTMasker) -> dict:
+    return {'weights': None if self.weights is None else self.weights.cpu(), 'refreshed_epoch': self.refreshed_epoch}
 
-    def load_state_dict(self, state: dict):
-        self.weights, self.refreshed_epoch = state['weights'], state['refreshed_epoch']
+@patch
+def load_state_dict(self: AMTMasker, state: dict):
+    self.weights, self.refreshed_epoch = state['weights'], state['refreshed_epoch']
 
-    def __call__(self, x: Tensor, ctx: MaskContext) -> MaskOut:
-        N, L = x.shape[:2]
-        b = ctx.batch
-        if self.weights is None or b is None or 'index' not in b:    # warm-up: MAE's random masking
-            return MASKERS['random']()(x, ctx)
-        if self.throw_ratio and ctx.model is not None and not isinstance(ctx.model, MAE):
-            raise ConfigError(f"AMT throwing needs an MAE-style decoder; use throw_ratio=0 with {type(ctx.model).__name__}")
-        if self.weights.device != x.device: self.weights = self.weights.to(x.device)
-        n_mask = int(L * check_ratio(self.mask_ratio if self.mask_ratio is not None else ctx.mask_ratio))
-        n_throw = int(L * self.throw_ratio)
-        if n_mask + n_throw >= L: raise ConfigError(f"mask_ratio + throw_ratio leave no visible token (L={L})")
-        w = crop_map(self.weights[b['index']], b['box'], b['flip'], ctx.grid).reshape(N, L)   # w: [N, L] this crop
-        order = torch.multinomial(w.clamp_min(0) + self.eps, L)      # high weight -> early -> masked
-        ids_shuffle = torch.cat([order[:, n_mask + n_throw:], order[:, :n_mask + n_throw]], 1)   # visible first
-        rank = torch.argsort(order, dim=1)                           # position of each token in the order
-        mask, visible = rank < n_mask, rank >= n_mask + n_throw
-        lk = torch.full((N,), L - n_mask - n_throw, dtype=torch.long, device=x.device)
-        return MaskOut(mask, ids_shuffle, lk, L - n_mask - n_throw, visible=visible,
-                       info={'ragged': False, 'n_mask': n_mask, 'n_throw': n_throw})
+# %% ../nbs/40_salience.ipynb #1de44de6
+@patch
+def __call__(self: AMTMasker, x: Tensor, ctx: MaskContext) -> MaskOut:
+    N, L = x.shape[:2]
+    b = ctx.batch
+    if self.weights is None or b is None or 'index' not in b:    # warm-up: MAE's random masking
+        return MASKERS['random']()(x, ctx)
+    if self.throw_ratio and ctx.model is not None and not isinstance(ctx.model, MAE):
+        raise ConfigError(f"AMT throwing needs an MAE-style decoder; use throw_ratio=0 with {type(ctx.model).__name__}")
+    if self.weights.device != x.device: self.weights = self.weights.to(x.device)
+    n_mask = int(L * check_ratio(self.mask_ratio if self.mask_ratio is not None else ctx.mask_ratio))
+    n_throw = int(L * self.throw_ratio)
+    if n_mask + n_throw >= L: raise ConfigError(f"mask_ratio + throw_ratio leave no visible token (L={L})")
+    w = crop_map(self.weights[b['index']], b['box'], b['flip'], ctx.grid).reshape(N, L)   # w: [N, L] this crop
+    order = torch.multinomial(w.clamp_min(0) + self.eps, L)      # high weight -> early -> masked
+    ids_shuffle = torch.cat([order[:, n_mask + n_throw:], order[:, :n_mask + n_throw]], 1)   # visible first
+    rank = torch.argsort(order, dim=1)                           # position of each token in the order
+    mask, visible = rank < n_mask, rank >= n_mask + n_throw
+    lk = torch.full((N,), L - n_mask - n_throw, dtype=torch.long, device=x.device)
+    return MaskOut(mask, ids_shuffle, lk, L - n_mask - n_throw, visible=visible,
+                   info={'ragged': False, 'n_mask': n_mask, 'n_throw': n_throw})
 
 MASKERS['amt'] = AMTMasker

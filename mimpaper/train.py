@@ -11,6 +11,7 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 from torch import Tensor, nn
+from fastcore.basics import patch
 
 from .core import ConfigError, DataError, atomic_torch_save, atomic_write, atomic_json, default_device, from_dict, run_lock, seed_everything, torch_load
 from .losses import LossTerm, build_loss_terms, combine, forward_needs
@@ -74,10 +75,11 @@ class TrainConfig:
             raise ConfigError(f"amp must be 'auto', true or false, got {self.amp!r}")
         if self.init_mode not in ('weights', 'branch'): raise ConfigError(f"init_mode must be 'weights' or 'branch', got {self.init_mode!r}")
 
-    @property
-    def base_lr(self) -> float:
-        "The absolute peak learning rate."
-        return self.lr if self.lr is not None else self.blr * self.batch_size * self.accum_steps / self.lr_scale_batch
+# %% ../nbs/06_train.ipynb #8054fd3a
+@patch(as_prop=True)
+def base_lr(self: TrainConfig) -> float:
+    "The absolute peak learning rate."
+    return self.lr if self.lr is not None else self.blr * self.batch_size * self.accum_steps / self.lr_scale_batch
 
 # %% ../nbs/06_train.ipynb #8b8bb885
 def lr_at(t: float, base_lr: float, warmup: float, total: float, min_lr: float = 0.) -> float:
@@ -130,31 +132,34 @@ class Checkpointer:
         for t in tmps: t.unlink(missing_ok=True)
         return len(tmps)
 
-    def _read(self, p: Path, map_location) -> dict:
-        import hashlib, io
-        data = p.read_bytes()
-        sha = self._sha(p)
-        if sha.exists() and sha.read_text().strip() != hashlib.sha256(data).hexdigest():
-            raise ValueError(f'sha256 mismatch, {len(data)} bytes: truncated or corrupt')
-        state = torch_load(io.BytesIO(data), map_location, trust=self.trust, what=f'checkpoint {p}')   # weights_only=True
-        if not isinstance(state, dict) or 'model' not in state: raise ValueError('no model state')
-        return state
+# %% ../nbs/06_train.ipynb #0df3537d
+@patch
+def _read(self: Checkpointer, p: Path, map_location) -> dict:
+    import hashlib, io
+    data = p.read_bytes()
+    sha = self._sha(p)
+    if sha.exists() and sha.read_text().strip() != hashlib.sha256(data).hexdigest():
+        raise ValueError(f'sha256 mismatch, {len(data)} bytes: truncated or corrupt')
+    state = torch_load(io.BytesIO(data), map_location, trust=self.trust, what=f'checkpoint {p}')   # weights_only=True
+    if not isinstance(state, dict) or 'model' not in state: raise ValueError('no model state')
+    return state
 
-    def load(self, map_location='cpu') -> dict | None:
-        "The newest readable checkpoint (latest first, then older files), or None."
-        cands = self.files()[::-1]
-        latest = self.dir / 'latest'
-        if latest.exists():
-            p = self.dir / latest.read_text().strip()
-            if p in cands: cands.remove(p); cands.insert(0, p)
-        for p in cands:
-            try: state = self._read(p, map_location)
-            except Exception as e:
-                warnings.warn(f"checkpoint {p} is unreadable ({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); trying the previous one")
-                continue
-            state['_path'] = str(p)
-            return state
-        return None
+@patch
+def load(self: Checkpointer, map_location='cpu') -> dict | None:
+    "The newest readable checkpoint (latest first, then older files), or None."
+    cands = self.files()[::-1]
+    latest = self.dir / 'latest'
+    if latest.exists():
+        p = self.dir / latest.read_text().strip()
+        if p in cands: cands.remove(p); cands.insert(0, p)
+    for p in cands:
+        try: state = self._read(p, map_location)
+        except Exception as e:
+            warnings.warn(f"checkpoint {p} is unreadable ({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); trying the previous one")
+            continue
+        state['_path'] = str(p)
+        return state
+    return None
 
 # %% ../nbs/06_train.ipynb #1c2325f4
 class MetricsLog:
@@ -175,21 +180,6 @@ class MetricsLog:
                     MetricsLog._tb_noted = True
                     print('note: TensorBoard is not installed; metrics go to steps.csv and epochs.csv only (pip install tensorboard for tb/)', file=sys.stderr)
             except Exception: self.tb = None
-
-    def truncate(self, step: int, epoch: int):
-        "Drop logged rows after optimizer step `step` and after the first `epoch` completed epochs (used when resuming)."
-        if not self.enabled: return
-        p = self.dir / 'steps.csv'
-        if p.exists():
-            rows = list(csv.DictReader(p.open()))
-            keep = [r for r in rows if _row_ok(r, step)]                   # a kill mid-append leaves a partial last row
-            if rows: self._fields = list(rows[0].keys())
-            atomic_write(p, self._csv(keep, self._fields) if keep else '')
-            if not keep: self._fields = None
-        pe = self.dir / 'epochs.csv'
-        if pe.exists():
-            self.epochs = [{k: _num(v) for k, v in r.items()} for r in csv.DictReader(pe.open()) if int(r['epoch']) <= epoch]
-            self._write_epochs()
 
     @staticmethod
     def _csv(rows, fields):
@@ -224,6 +214,7 @@ class MetricsLog:
         fields = list(dict.fromkeys(k for r in self.epochs for k in r))
         atomic_write(self.dir / 'epochs.csv', self._csv(self.epochs, fields) if self.epochs else '')
 
+# %% ../nbs/06_train.ipynb #0389aa9b
 def _row_ok(r: dict, step: int) -> bool:
     "A complete logged row of optimizer step <= `step`."
     try: return None not in r.values() and None not in r and int(r['step']) <= step
@@ -232,6 +223,22 @@ def _row_ok(r: dict, step: int) -> bool:
 def _num(v: str):
     try: f = float(v); return int(f) if f.is_integer() and '.' not in v and 'e' not in v else f
     except (TypeError, ValueError): return v
+
+@patch
+def truncate(self: MetricsLog, step: int, epoch: int):
+    "Drop logged rows after optimizer step `step` and after the first `epoch` completed epochs (used when resuming)."
+    if not self.enabled: return
+    p = self.dir / 'steps.csv'
+    if p.exists():
+        rows = list(csv.DictReader(p.open()))
+        keep = [r for r in rows if _row_ok(r, step)]                   # a kill mid-append leaves a partial last row
+        if rows: self._fields = list(rows[0].keys())
+        atomic_write(p, self._csv(keep, self._fields) if keep else '')
+        if not keep: self._fields = None
+    pe = self.dir / 'epochs.csv'
+    if pe.exists():
+        self.epochs = [{k: _num(v) for k, v in r.items()} for r in csv.DictReader(pe.open()) if int(r['epoch']) <= epoch]
+        self._write_epochs()
 
 # %% ../nbs/06_train.ipynb #82d1e022
 def warm_start(model: nn.Module, src: str | Path | dict) -> dict:
@@ -295,6 +302,7 @@ def attention_context(path: str, model: nn.Module):
         return explicit_attention(model)
     raise ConfigError(f"attention path must be one of {', '.join(ATTENTION_PATHS)}, got {path!r}")
 
+# %% ../nbs/06_train.ipynb #172e64dd
 def precision_plan(amp: bool | str, device: torch.device, native: bool | None = None) -> dict | None:
     "`{'amp_dtype', 'attention', 'reason'}` of `train.amp` on `device`; None where `auto` must measure (CPU with native bf16)."
     device = torch.device(device)
@@ -370,7 +378,7 @@ def _all_sum(d: dict, world: int) -> dict:
     torch.distributed.all_reduce(v)
     return dict(zip(d, v.unbind()))
 
-# %% ../nbs/06_train.ipynb #2c1dd306
+# %% ../nbs/06_train.ipynb #e4859dd1
 class Trainer:
     "Pre-trains `model` (MAE/SimMIM) on `data` with `cfg`; checkpoints and logs go to `out_dir`."
     def __init__(self, model: nn.Module, data: Any, cfg: TrainConfig | dict | None = None, out_dir: str | Path | None = None,
@@ -396,325 +404,384 @@ class Trainer:
         self.last_ckpt: str | None = None
         self._signal, self._t_ckpt, self._ckpt_step, self._skip_run = None, time.monotonic(), -1, 0
 
-    # hooks: explicit callbacks, then the masker and loss terms when they define the hook
-    def _hook(self, name: str) -> dict:
-        metrics = {}
-        for obj in [*self.callbacks, getattr(self.model, 'masker', None), *self.loss_terms]:
-            fn = getattr(obj, name, None)
-            if callable(fn):
-                r = fn(self)
-                if isinstance(r, dict): metrics.update(r)
-        return metrics
-
-    def _setup(self):
-        cfg = self.cfg
-        seed_everything(cfg.seed + self.rank)
-        self.model.to(self.device)
-        fused = self.device.type == 'cuda'
-        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay, cfg.no_decay_tokens), lr=cfg.base_lr,
-                                     betas=cfg.betas, fused=fused)
-        self.fwd = self.model
-        if self.world > 1:
-            self.fwd = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
-        if cfg.compile: self.fwd = torch.compile(self.fwd, dynamic=cfg.compile_dynamic)
-        self.start_epoch, self.start_micro, self._pending_rng = 0, 0, None
-        state = None
-        if self.ckpt is not None:
-            if self.rank == 0: self.ckpt.clean_tmp()
-            if cfg.resume:
-                state = self.ckpt.load()
-                if state is None and self.ckpt.files():
-                    raise DataError(f"none of the {len(self.ckpt.files())} checkpoints in {self.ckpt.dir} is readable (see the warnings); "
-                                    "move them away, or set train.resume=false, to start over")
-        if state is not None: self._restore(state)
-        else:
-            self.log.truncate(0, 0)                                      # a fresh start drops rows of a killed run
-            if cfg.init_from and cfg.init_mode == 'branch': self._branch_from(cfg.init_from)
-            elif cfg.init_from: self.warm_start = warm_start(self.model, cfg.init_from)
-
-    def state_dict(self, epoch: int, micro: int) -> dict:
-        "Everything needed to continue exactly: weights, optimizer, counters, RNG states, config."
-        names = {id(p): n for n, p in self.model.named_parameters()}
-        return {'model': self.model.state_dict(), 'optimizer': self.opt.state_dict(), 'epoch': epoch, 'micro': micro,
-                'param_names': [[names[id(p)] for p in g['params']] for g in self.opt.param_groups],
-                'step': self.step, 'skipped': self.skipped, 'rng': _rng_state(), 'cfg': dataclasses.asdict(self.cfg),
-                'history': self.history, 'hooks': self._hook_states(),
-                'sums': {k: v.cpu() for k, v in getattr(self, '_sums', {}).items()} if micro else {},
-                'ep_sums': {k: v.cpu() for k, v in getattr(self, '_ep_sums', {}).items()} if micro else {}}
-
-    def _hook_states(self) -> dict:
-        out = {}
-        for i, obj in enumerate([getattr(self.model, 'masker', None), *self.loss_terms, *self.callbacks]):
-            if hasattr(obj, 'state_dict') and not isinstance(obj, nn.Module): out[str(i)] = obj.state_dict()
-        return out
-
-    def _restore(self, state: dict):
-        self.model.load_state_dict(state['model']); self.opt.load_state_dict(state['optimizer'])
-        self.start_epoch, self.start_micro, self.step = state['epoch'], state['micro'], state['step']
-        self.skipped, self.history = state.get('skipped', 0), state.get('history', [])
-        self._sums = {k: v.to(self.device) for k, v in state.get('sums', {}).items()}
-        self._ep_sums = {k: v.to(self.device) for k, v in state.get('ep_sums', {}).items()}
-        self._pending_rng = state['rng']                                 # set where the saving run stood (see `fit`)
-        objs = [getattr(self.model, 'masker', None), *self.loss_terms, *self.callbacks]
-        for i, s in state.get('hooks', {}).items():
-            if hasattr(objs[int(i)], 'load_state_dict'): objs[int(i)].load_state_dict(s)
-        self.log.truncate(self.step, self.start_epoch)
-        self.last_ckpt = Path(state['_path']).name
-        if self.rank == 0: print(f"resumed from {state['_path']} at epoch {self.start_epoch}, step {self.step}")
-
     _SCHEDULE = ('epochs', 'batch_size', 'accum_steps', 'blr', 'lr', 'lr_scale_batch', 'min_lr', 'warmup_epochs', 'seed',
                  'weight_decay', 'betas', 'aug')
 
-    def _branch_from(self, src: str | Path):
-        """`init_mode='branch'`: continue the run whose epoch-end checkpoint is `src` with this trainer's method, on
-        the same schedule: its weights, optimizer moments (matched by parameter name; new parameters start fresh),
-        step, epoch, RNG state and history. The recipe (epochs, lr, warmup, seed, ...) must be the source's."""
-        p = Path(src)
-        if not p.is_file(): raise ConfigError(f"train.init_from={src}: init_mode='branch' needs a checkpoint file "
-                                              "(e.g. RUN/checkpoints/checkpoint-0006.pt, kept with train.keep_epochs)")
-        try: state = Checkpointer(p.parent)._read(p, 'cpu')
-        except Exception as e: raise ConfigError(f"train.init_from={src} cannot be read ({type(e).__name__}: {e})") from None
-        src_cfg = state.get('cfg', {})
-        diff = [k for k in self._SCHEDULE if k in src_cfg and _plain(src_cfg[k]) != _plain(getattr(self.cfg, k))]
-        if diff: raise ConfigError(f"train.init_from={src}: a branch keeps the source's schedule, but "
-                                   + ', '.join(f"{k}={getattr(self.cfg, k)!r} (source {src_cfg[k]!r})" for k in diff))
-        if state.get('micro'): raise ConfigError(f"train.init_from={src} is a mid-epoch checkpoint; branch from an epoch end")
-        self.warm_start = {**warm_start(self.model, {'model': state['model']}), 'from': str(p), 'mode': 'branch',
-                           'epoch': state['epoch']}
-        own = self.opt.state_dict()
-        names = {id(q): n for n, q in self.model.named_parameters()}
-        new_idx = {names[id(q)]: i for g, go in zip(own['param_groups'], self.opt.param_groups) for q, i in zip(go['params'], g['params'])}
-        old = state['optimizer']
-        old_names = state.get('param_names') or [[None] * len(g['params']) for g in old['param_groups']]
-        moved = {}
-        for g, ng in zip(old['param_groups'], old_names):
-            for n, i in zip(ng, g['params']):
-                if n in new_idx and i in old['state']: moved[new_idx[n]] = old['state'][i]
-        self.opt.load_state_dict({'state': moved, 'param_groups': own['param_groups']})
-        self.start_epoch, self.start_micro, self.step = state['epoch'], 0, state['step']
-        self.history = list(state.get('history', []))
-        self._pending_rng = state['rng']
-        self.log.epochs = list(self.history)
-        if self.log.enabled: self.log._write_epochs()
-        if self.rank == 0: print(f"branched from {p} at epoch {self.start_epoch}, step {self.step}")
+# %% ../nbs/06_train.ipynb #fa62accf
+@patch
+def _hook(self: Trainer, name: str) -> dict:
+    metrics = {}
+    for obj in [*self.callbacks, getattr(self.model, 'masker', None), *self.loss_terms]:
+        fn = getattr(obj, name, None)
+        if callable(fn):
+            r = fn(self)
+            if isinstance(r, dict): metrics.update(r)
+    return metrics
 
-    def _apply_pending_rng(self):
-        if self._pending_rng is not None: _set_rng_state(self._pending_rng); self._pending_rng = None
+# %% ../nbs/06_train.ipynb #0b35af3d
+@patch
+def _setup(self: Trainer):
+    cfg = self.cfg
+    seed_everything(cfg.seed + self.rank)
+    self.model.to(self.device)
+    fused = self.device.type == 'cuda'
+    self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay, cfg.no_decay_tokens), lr=cfg.base_lr,
+                                 betas=cfg.betas, fused=fused)
+    self.fwd = self.model
+    if self.world > 1:
+        self.fwd = nn.parallel.DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
+    if cfg.compile: self.fwd = torch.compile(self.fwd, dynamic=cfg.compile_dynamic)
+    self.start_epoch, self.start_micro, self._pending_rng = 0, 0, None
+    state = None
+    if self.ckpt is not None:
+        if self.rank == 0: self.ckpt.clean_tmp()
+        if cfg.resume:
+            state = self.ckpt.load()
+            if state is None and self.ckpt.files():
+                raise DataError(f"none of the {len(self.ckpt.files())} checkpoints in {self.ckpt.dir} is readable (see the warnings); "
+                                "move them away, or set train.resume=false, to start over")
+    if state is not None: self._restore(state)
+    else:
+        self.log.truncate(0, 0)                                      # a fresh start drops rows of a killed run
+        if cfg.init_from and cfg.init_mode == 'branch': self._branch_from(cfg.init_from)
+        elif cfg.init_from: self.warm_start = warm_start(self.model, cfg.init_from)
 
-    def _check_finite(self, vals: dict, epoch: int, since: int):
-        "Stop (or, in skip mode, only warn) when logged values are non-finite; `vals` are global means."
-        if all(math.isfinite(v) for v in vals.values()): return
-        msg = (f"non-finite loss at step {self.step} (epoch {epoch + 1}): " + ', '.join(f'{k}={v:.4g}' for k, v in vals.items())
-               + f" (mean of steps {since + 1}-{self.step})")
-        if self.cfg.nonfinite == 'skip': warnings.warn(msg); return
-        raise NonFiniteLoss(msg + f"; stopped, the last good checkpoint is {self.last_ckpt or 'none (none written yet)'}")
+# %% ../nbs/06_train.ipynb #805673e3
+@patch
+def state_dict(self: Trainer, epoch: int, micro: int) -> dict:
+    "Everything needed to continue exactly: weights, optimizer, counters, RNG states, config."
+    names = {id(p): n for n, p in self.model.named_parameters()}
+    return {'model': self.model.state_dict(), 'optimizer': self.opt.state_dict(), 'epoch': epoch, 'micro': micro,
+            'param_names': [[names[id(p)] for p in g['params']] for g in self.opt.param_groups],
+            'step': self.step, 'skipped': self.skipped, 'rng': _rng_state(), 'cfg': dataclasses.asdict(self.cfg),
+            'history': self.history, 'hooks': self._hook_states(),
+            'sums': {k: v.cpu() for k, v in getattr(self, '_sums', {}).items()} if micro else {},
+            'ep_sums': {k: v.cpu() for k, v in getattr(self, '_ep_sums', {}).items()} if micro else {}}
 
-    def _save(self, epoch: int, micro: int, name: str):
-        if self.ckpt is None: return
-        if self.cfg.nonfinite == 'stop' and self._sums:                 # never checkpoint weights a NaN has reached
-            vals = {k: v.item() for k, v in _all_sum(self._sums, self.world).items()}
-            n = vals.pop('n'); self._check_finite({k: v / max(n, 1e-12) for k, v in vals.items()}, epoch, self._logged_step)
-        if not self._weights_finite():                                 # skip mode too: never write non-finite weights
-            raise NonFiniteLoss(f"non-finite weights at step {self.step} (epoch {epoch + 1}), not checkpointed; stopped, "
-                                f"the last good checkpoint is {self.last_ckpt or 'none (none written yet)'}")
-        if self.rank == 0: self.ckpt.save(self.state_dict(epoch, micro), name)
-        self.last_ckpt = f'checkpoint-{name}.pt'; self._t_ckpt, self._ckpt_step = time.monotonic(), self.step
+@patch
+def _hook_states(self: Trainer) -> dict:
+    out = {}
+    for i, obj in enumerate([getattr(self.model, 'masker', None), *self.loss_terms, *self.callbacks]):
+        if hasattr(obj, 'state_dict') and not isinstance(obj, nn.Module): out[str(i)] = obj.state_dict()
+    return out
 
-    def _weights_finite(self) -> bool:
-        return bool(torch.stack([p.detach().isfinite().all() for p in self.model.parameters()]).all())
+@patch
+def _restore(self: Trainer, state: dict):
+    self.model.load_state_dict(state['model']); self.opt.load_state_dict(state['optimizer'])
+    self.start_epoch, self.start_micro, self.step = state['epoch'], state['micro'], state['step']
+    self.skipped, self.history = state.get('skipped', 0), state.get('history', [])
+    self._sums = {k: v.to(self.device) for k, v in state.get('sums', {}).items()}
+    self._ep_sums = {k: v.to(self.device) for k, v in state.get('ep_sums', {}).items()}
+    self._pending_rng = state['rng']                                 # set where the saving run stood (see `fit`)
+    objs = [getattr(self.model, 'masker', None), *self.loss_terms, *self.callbacks]
+    for i, s in state.get('hooks', {}).items():
+        if hasattr(objs[int(i)], 'load_state_dict'): objs[int(i)].load_state_dict(s)
+    self.log.truncate(self.step, self.start_epoch)
+    self.last_ckpt = Path(state['_path']).name
+    if self.rank == 0: print(f"resumed from {state['_path']} at epoch {self.start_epoch}, step {self.step}")
 
-    def _shard(self, batch: dict) -> dict:
-        "This rank's slice of the global batch; tensors moved to the device."
-        out = {}
-        for k, v in batch.items():
-            if torch.is_tensor(v):
-                if self.world > 1: v = v.chunk(self.world)[self.rank]
-                v = v.to(self.device, non_blocking=True)
-            out[k] = v
-        return out
+@patch
+def _apply_pending_rng(self: Trainer):
+    if self._pending_rng is not None: _set_rng_state(self._pending_rng); self._pending_rng = None
 
-    def _acc(self, store: dict, parts: dict):
-        for k, v in parts.items(): store[k] = store.get(k, 0.) + v
+# %% ../nbs/06_train.ipynb #d1c3035c
+@patch
+def _branch_from(self: Trainer, src: str | Path):
+    """`init_mode='branch'`: continue the run whose epoch-end checkpoint is `src` with this trainer's method, on
+    the same schedule: its weights, optimizer moments (matched by parameter name; new parameters start fresh),
+    step, epoch, RNG state and history. The recipe (epochs, lr, warmup, seed, ...) must be the source's."""
+    p = Path(src)
+    if not p.is_file(): raise ConfigError(f"train.init_from={src}: init_mode='branch' needs a checkpoint file "
+                                          "(e.g. RUN/checkpoints/checkpoint-0006.pt, kept with train.keep_epochs)")
+    try: state = Checkpointer(p.parent)._read(p, 'cpu')
+    except Exception as e: raise ConfigError(f"train.init_from={src} cannot be read ({type(e).__name__}: {e})") from None
+    src_cfg = state.get('cfg', {})
+    diff = [k for k in self._SCHEDULE if k in src_cfg and _plain(src_cfg[k]) != _plain(getattr(self.cfg, k))]
+    if diff: raise ConfigError(f"train.init_from={src}: a branch keeps the source's schedule, but "
+                               + ', '.join(f"{k}={getattr(self.cfg, k)!r} (source {src_cfg[k]!r})" for k in diff))
+    if state.get('micro'): raise ConfigError(f"train.init_from={src} is a mid-epoch checkpoint; branch from an epoch end")
+    self.warm_start = {**warm_start(self.model, {'model': state['model']}), 'from': str(p), 'mode': 'branch',
+                       'epoch': state['epoch']}
+    own = self.opt.state_dict()
+    names = {id(q): n for n, q in self.model.named_parameters()}
+    new_idx = {names[id(q)]: i for g, go in zip(own['param_groups'], self.opt.param_groups) for q, i in zip(go['params'], g['params'])}
+    old = state['optimizer']
+    old_names = state.get('param_names') or [[None] * len(g['params']) for g in old['param_groups']]
+    moved = {}
+    for g, ng in zip(old['param_groups'], old_names):
+        for n, i in zip(ng, g['params']):
+            if n in new_idx and i in old['state']: moved[new_idx[n]] = old['state'][i]
+    self.opt.load_state_dict({'state': moved, 'param_groups': own['param_groups']})
+    self.start_epoch, self.start_micro, self.step = state['epoch'], 0, state['step']
+    self.history = list(state.get('history', []))
+    self._pending_rng = state['rng']
+    self.log.epochs = list(self.history)
+    if self.log.enabled: self.log._write_epochs()
+    if self.rank == 0: print(f"branched from {p} at epoch {self.start_epoch}, step {self.step}")
 
-    def _skip_update(self, ok: Tensor | None, parts: dict, epoch: int) -> bool:
-        "Skip mode: True when this optimizer step saw a non-finite loss on any rank (one host sync per step)."
-        if ok is None: return False
-        ok = ok.to(torch.int32)
-        if self.world > 1: torch.distributed.all_reduce(ok, op=torch.distributed.ReduceOp.MIN)
-        if bool(ok): self._skip_run = 0; return False
-        self.skipped += 1; self._skip_run += 1
-        warnings.warn(f"non-finite loss at step {self.step + 1} (epoch {epoch + 1}): "
-                      + ', '.join(f'{k}={v.item():.4g}' for k, v in parts.items())
-                      + f"; update skipped ({self.skipped} skipped so far)")
-        if self._skip_run >= SKIP_LIMIT:
-            raise NonFiniteLoss(f"non-finite loss on {self._skip_run} optimizer steps in a row, up to step {self.step + 1} (epoch {epoch + 1}): "
-                                f"skipping cannot recover; stopped, the last good checkpoint is {self.last_ckpt or 'none (none written yet)'}")
-        return True
+# %% ../nbs/06_train.ipynb #051a6971
+@patch
+def _check_finite(self: Trainer, vals: dict, epoch: int, since: int):
+    "Stop (or, in skip mode, only warn) when logged values are non-finite; `vals` are global means."
+    if all(math.isfinite(v) for v in vals.values()): return
+    msg = (f"non-finite loss at step {self.step} (epoch {epoch + 1}): " + ', '.join(f'{k}={v:.4g}' for k, v in vals.items())
+           + f" (mean of steps {since + 1}-{self.step})")
+    if self.cfg.nonfinite == 'skip': warnings.warn(msg); return
+    raise NonFiniteLoss(msg + f"; stopped, the last good checkpoint is {self.last_ckpt or 'none (none written yet)'}")
 
-    def _precision(self, need_feats, need_attn) -> dict:
-        "The step's precision (see Precision above); measured once per process and setup under `amp='auto'` on a bf16 CPU."
-        from mimpaper.core import cpu_info, device_name
-        cfg = self.cfg
-        plan = precision_plan(cfg.amp, self.device)
-        if plan is None:
-            key = (type(self.model).__name__, repr(getattr(self.model, 'arch', None)), cfg.batch_size // self.world, cfg.mask_ratio,
-                   tuple(type(t).__name__ for t in self.loss_terms), type(getattr(self.model, 'masker', None)).__name__,
-                   torch.get_num_threads(), cfg.compile)
-            plan = _PRECISION_CACHE.get(key)
-            if plan is None: plan = _PRECISION_CACHE[key] = self._measure_precision(need_feats, need_attn)
-        if self.world > 1:                                           # every rank runs rank 0's choice
-            obj = [plan]; torch.distributed.broadcast_object_list(obj, src=0); plan = obj[0]
-        info = {'amp': cfg.amp, **plan, 'device': str(self.device), 'device_name': device_name(self.device),
-                'torch_threads': torch.get_num_threads(), 'start_epoch': self.start_epoch, 'start_step': self.step}
-        if self.device.type != 'cuda': info['cpu_flags'] = cpu_info()['flags']
-        if self.rank == 0 and self.out_dir is not None: atomic_json(self.out_dir / 'runtime.json', info)
-        return plan
+@patch
+def _weights_finite(self: Trainer) -> bool:
+    return bool(torch.stack([p.detach().isfinite().all() for p in self.model.parameters()]).all())
 
-    def _measure_precision(self, need_feats, need_attn) -> dict:
-        "Forward+backward of one real batch per candidate (no update; RNG states and gradients restored)."
-        cfg, rng = self.cfg, _rng_state()
-        try:
-            batch = self._shard(next(iter(self.data.batches(cfg.batch_size, shuffle=False, aug=cfg.aug, seed=cfg.seed, epoch=0,
-                                                            drop_last=True))))
-            def step(dtype, attn):
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=dtype == 'bf16'), attention_context(attn, self.model):
-                    out = self.fwd(batch['img'], mask_ratio=cfg.mask_ratio, batch=batch, return_features=need_feats, return_attn=need_attn)
-                    total, _ = combine(self.loss_terms, out, batch)
-                total.backward()
-            return measure_precision(step)
-        except Exception as e:
-            return {'amp_dtype': 'fp32', 'attention': 'sdpa', 'reason': f"train.amp='auto': the measurement failed "
-                    f"({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); fp32"}
-        finally:
-            self.opt.zero_grad(set_to_none=True); _set_rng_state(rng)
+@patch
+def _skip_update(self: Trainer, ok: Tensor | None, parts: dict, epoch: int) -> bool:
+    "Skip mode: True when this optimizer step saw a non-finite loss on any rank (one host sync per step)."
+    if ok is None: return False
+    ok = ok.to(torch.int32)
+    if self.world > 1: torch.distributed.all_reduce(ok, op=torch.distributed.ReduceOp.MIN)
+    if bool(ok): self._skip_run = 0; return False
+    self.skipped += 1; self._skip_run += 1
+    warnings.warn(f"non-finite loss at step {self.step + 1} (epoch {epoch + 1}): "
+                  + ', '.join(f'{k}={v.item():.4g}' for k, v in parts.items())
+                  + f"; update skipped ({self.skipped} skipped so far)")
+    if self._skip_run >= SKIP_LIMIT:
+        raise NonFiniteLoss(f"non-finite loss on {self._skip_run} optimizer steps in a row, up to step {self.step + 1} (epoch {epoch + 1}): "
+                            f"skipping cannot recover; stopped, the last good checkpoint is {self.last_ckpt or 'none (none written yet)'}")
+    return True
 
-    @contextlib.contextmanager
-    def _signals(self):
-        "SIGINT/SIGTERM become a checkpoint after the current step (main thread only); a second signal acts at once."
-        self._signal = None
-        if threading.current_thread() is not threading.main_thread(): yield; return
-        old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        def restore():
-            for s, h in old.items(): signal.signal(s, h if h is not None else signal.SIG_DFL)
-        def handler(signum, frame):
-            self._signal = signum; restore()
-            if self.rank == 0: print(f"{signal.Signals(signum).name}: stopping after this step with a checkpoint (send it again to stop at once)",
-                                     file=sys.stderr, flush=True)
-        for s in old: signal.signal(s, handler)
-        try: yield
-        finally: restore()
+# %% ../nbs/06_train.ipynb #238e72d3
+@patch
+def _save(self: Trainer, epoch: int, micro: int, name: str):
+    if self.ckpt is None: return
+    if self.cfg.nonfinite == 'stop' and self._sums:                 # never checkpoint weights a NaN has reached
+        vals = {k: v.item() for k, v in _all_sum(self._sums, self.world).items()}
+        n = vals.pop('n'); self._check_finite({k: v / max(n, 1e-12) for k, v in vals.items()}, epoch, self._logged_step)
+    if not self._weights_finite():                                 # skip mode too: never write non-finite weights
+        raise NonFiniteLoss(f"non-finite weights at step {self.step} (epoch {epoch + 1}), not checkpointed; stopped, "
+                            f"the last good checkpoint is {self.last_ckpt or 'none (none written yet)'}")
+    if self.rank == 0: self.ckpt.save(self.state_dict(epoch, micro), name)
+    self.last_ckpt = f'checkpoint-{name}.pt'; self._t_ckpt, self._ckpt_step = time.monotonic(), self.step
 
-    def _poll(self, sync: bool) -> tuple[bool, bool]:
-        """`(stop, due)`: a SIGINT/SIGTERM arrived; `ckpt_every_min` minutes passed since the last checkpoint. Under DDP
-        the ranks must agree, so it is decided on `sync` steps only (logged steps, epoch ends), by one tiny all-reduce."""
-        due = bool(self.cfg.ckpt_every_min) and self.ckpt is not None and time.monotonic() - self._t_ckpt >= 60 * self.cfg.ckpt_every_min
-        stop = self._signal is not None
-        if self.world > 1:
-            if not sync: return False, False
-            t = torch.tensor([int(stop), int(due)], device=self.device)
-            torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX); stop, due = bool(t[0]), bool(t[1])
-        return stop, due
+# %% ../nbs/06_train.ipynb #df8375b3
+@patch
+def _shard(self: Trainer, batch: dict) -> dict:
+    "This rank's slice of the global batch; tensors moved to the device."
+    out = {}
+    for k, v in batch.items():
+        if torch.is_tensor(v):
+            if self.world > 1: v = v.chunk(self.world)[self.rank]
+            v = v.to(self.device, non_blocking=True)
+        out[k] = v
+    return out
 
-    def _interrupted(self):
-        name = signal.Signals(self._signal).name if self._signal else 'a signal'
-        where = f"saved {self.ckpt.dir / self.last_ckpt}" if self.ckpt is not None and self.last_ckpt else 'nothing saved (no out_dir)'
-        raise Interrupted(f"stopped by {name} at step {self.step} (epoch {self.epoch + 1}); {where}; run the same command again to resume",
-                          self._signal)
+@patch
+def _acc(self: Trainer, store: dict, parts: dict):
+    for k, v in parts.items(): store[k] = store.get(k, 0.) + v
 
-    def fit(self) -> list[dict]:
-        """Train for `cfg.epochs`, resuming from the latest checkpoint in `out_dir` when there is one. Holds the run
-        folder's lock (`core.run_lock`: a second process is refused); a SIGINT/SIGTERM saves a checkpoint after the
-        current step and raises `Interrupted`."""
-        lock = run_lock(self.out_dir) if self.out_dir is not None and self.rank == 0 else contextlib.nullcontext()
-        with lock, self._signals():
-            return self._fit()
+# %% ../nbs/06_train.ipynb #b9b42252
+@patch
+def _precision(self: Trainer, need_feats, need_attn) -> dict:
+    "The step's precision (see Precision above); measured once per process and setup under `amp='auto'` on a bf16 CPU."
+    from mimpaper.core import cpu_info, device_name
+    cfg = self.cfg
+    plan = precision_plan(cfg.amp, self.device)
+    if plan is None:
+        key = (type(self.model).__name__, repr(getattr(self.model, 'arch', None)), cfg.batch_size // self.world, cfg.mask_ratio,
+               tuple(type(t).__name__ for t in self.loss_terms), type(getattr(self.model, 'masker', None)).__name__,
+               torch.get_num_threads(), cfg.compile)
+        plan = _PRECISION_CACHE.get(key)
+        if plan is None: plan = _PRECISION_CACHE[key] = self._measure_precision(need_feats, need_attn)
+    if self.world > 1:                                           # every rank runs rank 0's choice
+        obj = [plan]; torch.distributed.broadcast_object_list(obj, src=0); plan = obj[0]
+    info = {'amp': cfg.amp, **plan, 'device': str(self.device), 'device_name': device_name(self.device),
+            'torch_threads': torch.get_num_threads(), 'start_epoch': self.start_epoch, 'start_step': self.step}
+    if self.device.type != 'cuda': info['cpu_flags'] = cpu_info()['flags']
+    if self.rank == 0 and self.out_dir is not None: atomic_json(self.out_dir / 'runtime.json', info)
+    return plan
 
-    def _fit(self) -> list[dict]:
-        from tqdm.auto import tqdm
-        cfg = self.cfg
-        self._setup()
-        skip = cfg.nonfinite == 'skip'
-        self.model.train()
-        self._hook('on_train_start')
-        need_feats, need_attn = forward_needs(self.loss_terms)   # after on_train_start: terms may bind to the model
-        self.precision = self._precision(need_feats, need_attn)
-        amp, attn_path = self.precision['amp_dtype'] == 'bf16', self.precision['attention']
-        for epoch in range(self.start_epoch, cfg.epochs):
-            self.epoch = epoch
-            start = self.start_micro if epoch == self.start_epoch else 0
-            if start == 0: self._sums, self._ep_sums = {}, {}           # device-side running sums (no host sync)
-            if start == 0: self._apply_pending_rng()                   # an epoch-end checkpoint precedes on_epoch_start,
-            self._hook('on_epoch_start')
-            self._apply_pending_rng()                                  # a mid-epoch one follows it
-            self._logged_step = self.step
-            t_log, n_img = time.perf_counter(), 0
-            t_ep, n_ep_img = t_log, 0
-            bar = tqdm(total=self.spe, initial=start, desc=f'epoch {epoch + 1}/{cfg.epochs}', leave=True,
-                       disable=not cfg.progress or self.rank != 0, dynamic_ncols=True)
-            batches = self.data.batches(cfg.batch_size, shuffle=True, aug=cfg.aug, seed=cfg.seed, epoch=epoch,
-                                        drop_last=True, start_step=start)
-            last_micro = self.spe - (self.spe % cfg.accum_steps)           # micro-steps that make full optimizer steps
-            step_ok = None
-            for micro, batch in enumerate(batches, start=start):
-                if micro >= last_micro: break
-                batch = self._shard(batch)
-                if micro % cfg.accum_steps == 0:                       # per-iteration schedule
-                    lr = lr_at(micro / self.spe + epoch, cfg.base_lr, cfg.warmup_epochs, cfg.epochs, cfg.min_lr)
-                    for g in self.opt.param_groups: g['lr'] = lr
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp), attention_context(attn_path, self.model):
-                    out = self.fwd(batch['img'], mask_ratio=cfg.mask_ratio, batch=batch,
-                                   return_features=need_feats, return_attn=need_attn)
-                    total, parts = combine(self.loss_terms, out, batch)
-                (total / cfg.accum_steps).backward()
-                parts = {'loss': total.detach(), **parts}
-                logged, n = parts, torch.ones((), device=self.device)
-                if skip:                                               # keep skipped losses out of the logged means
-                    ok = torch.isfinite(total.detach())
-                    step_ok = ok if step_ok is None else step_ok & ok
-                    logged = {k: torch.where(ok, v, torch.zeros_like(v)) for k, v in parts.items()}; n = ok.float()
-                logged = {**logged, 'n': n}
-                self._acc(self._sums, logged); self._acc(self._ep_sums, logged)
-                n_img += batch['img'].shape[0] * self.world; n_ep_img += batch['img'].shape[0] * self.world
-                bar.update(1)
-                if (micro + 1) % cfg.accum_steps: continue
-                if cfg.clip_grad: nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad)
-                if not self._skip_update(step_ok, parts, epoch): self.opt.step()
-                self.opt.zero_grad(set_to_none=True); self.step += 1; step_ok = None
-                self.last_out, self.last_batch, self.lr = out, batch, lr
-                self._hook('on_step_end')
-                done = micro + 1 >= last_micro
-                if self.step % cfg.log_every == 0 or done:
-                    vals = {k: v.item() for k, v in _all_sum(self._sums, self.world).items()}  # the host sync, every log_every steps
-                    n = vals.pop('n'); vals = {k: v / n if n else float('nan') for k, v in vals.items()}
-                    if n or not skip: self._check_finite(vals, epoch, self._logged_step)
-                    if skip and not self._weights_finite():
-                        raise NonFiniteLoss(f"non-finite weights after step {self.step} (epoch {epoch + 1}) although non-finite losses "
-                                            "were skipped: skipping cannot recover; stopped, the last good checkpoint is "
-                                            f"{self.last_ckpt or 'none (none written yet)'}")
-                    dt = time.perf_counter() - t_log
-                    row = {'step': self.step, 'epoch': round(epoch + (micro + 1) / self.spe, 4), 'lr': lr, **vals,
-                           'img_s': round(n_img / max(dt, 1e-9), 1)}
-                    self.log.step(row); bar.set_postfix(loss=f"{vals['loss']:.4f}", lr=f'{lr:.2e}', img_s=f"{row['img_s']:.0f}")
-                    self._sums = {}; t_log, n_img = time.perf_counter(), 0; self._logged_step = self.step
-                if cfg.ckpt_every_steps and self.step % cfg.ckpt_every_steps == 0 and not done:
-                    self._save(epoch, micro + 1, f'{epoch + 1:04d}-s{self.step:08d}')   # sorts between epochs' files
-                stop, due = self._poll(self.step % cfg.log_every == 0 or done)
-                if (stop or due) and not done and self._ckpt_step != self.step:   # time-based, or on a signal
-                    self._save(epoch, micro + 1, f'{epoch + 1:04d}-s{self.step:08d}')
-                if stop and not done: self._interrupted()
-            bar.close(); train_s = time.perf_counter() - t_ep
-            ep = {k: v.item() for k, v in _all_sum(self._ep_sums, self.world).items()}
-            n = ep.pop('n', 1.)
-            row = {'epoch': epoch + 1, 'step': self.step, **{k: v / n if n else float('nan') for k, v in ep.items()}}
-            if skip: row['skipped'] = self.skipped
-            self.model.eval()
-            row.update(self._hook('on_epoch_end'))
-            self.model.train()
-            row.update(img_s=round(n_ep_img / max(train_s, 1e-9), 1), wall_s=round(time.perf_counter() - t_ep, 2))  # wall: with epoch-end hooks
-            self.history.append(row); self.log.epoch(row)
-            stop = self._poll(True)[0] and epoch + 1 < cfg.epochs
-            if (cfg.ckpt_every and (epoch + 1) % cfg.ckpt_every == 0) or epoch + 1 == cfg.epochs or stop:
-                self._save(epoch + 1, 0, f'{epoch + 1:04d}')
-            if stop: self._interrupted()
-        self.model.eval()
-        return self.history
+@patch
+def _measure_precision(self: Trainer, need_feats, need_attn) -> dict:
+    "Forward+backward of one real batch per candidate (no update; RNG states and gradients restored)."
+    cfg, rng = self.cfg, _rng_state()
+    try:
+        batch = self._shard(next(iter(self.data.batches(cfg.batch_size, shuffle=False, aug=cfg.aug, seed=cfg.seed, epoch=0,
+                                                        drop_last=True))))
+        def step(dtype, attn):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=dtype == 'bf16'), attention_context(attn, self.model):
+                out = self.fwd(batch['img'], mask_ratio=cfg.mask_ratio, batch=batch, return_features=need_feats, return_attn=need_attn)
+                total, _ = combine(self.loss_terms, out, batch)
+            total.backward()
+        return measure_precision(step)
+    except Exception as e:
+        return {'amp_dtype': 'fp32', 'attention': 'sdpa', 'reason': f"train.amp='auto': the measurement failed "
+                f"({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); fp32"}
+    finally:
+        self.opt.zero_grad(set_to_none=True); _set_rng_state(rng)
+
+# %% ../nbs/06_train.ipynb #53e45e84
+@patch
+@contextlib.contextmanager
+def _signals(self: Trainer):
+    "SIGINT/SIGTERM become a checkpoint after the current step (main thread only); a second signal acts at once."
+    self._signal = None
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    def restore():
+        for s, h in old.items(): signal.signal(s, h if h is not None else signal.SIG_DFL)
+    def handler(signum, frame):
+        self._signal = signum; restore()
+        if self.rank == 0: print(f"{signal.Signals(signum).name}: stopping after this step with a checkpoint (send it again to stop at once)",
+                                 file=sys.stderr, flush=True)
+    for s in old: signal.signal(s, handler)
+    try: yield
+    finally: restore()
+
+@patch
+def _poll(self: Trainer, sync: bool) -> tuple[bool, bool]:
+    """`(stop, due)`: a SIGINT/SIGTERM arrived; `ckpt_every_min` minutes passed since the last checkpoint. Under DDP
+    the ranks must agree, so it is decided on `sync` steps only (logged steps, epoch ends), by one tiny all-reduce."""
+    due = bool(self.cfg.ckpt_every_min) and self.ckpt is not None and time.monotonic() - self._t_ckpt >= 60 * self.cfg.ckpt_every_min
+    stop = self._signal is not None
+    if self.world > 1:
+        if not sync: return False, False
+        t = torch.tensor([int(stop), int(due)], device=self.device)
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX); stop, due = bool(t[0]), bool(t[1])
+    return stop, due
+
+@patch
+def _interrupted(self: Trainer):
+    name = signal.Signals(self._signal).name if self._signal else 'a signal'
+    where = f"saved {self.ckpt.dir / self.last_ckpt}" if self.ckpt is not None and self.last_ckpt else 'nothing saved (no out_dir)'
+    raise Interrupted(f"stopped by {name} at step {self.step} (epoch {self.epoch + 1}); {where}; run the same command again to resume",
+                      self._signal)
+
+# %% ../nbs/06_train.ipynb #83f5c424
+@patch
+def _micro_step(self: Trainer, batch: dict, step_ok: Tensor | None, amp: bool, attn_path: str, need_feats, need_attn):
+    "Forward and backward of one micro-batch; adds its losses to the running sums. Returns `(out, parts, step_ok)`."
+    cfg = self.cfg
+    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp), attention_context(attn_path, self.model):
+        out = self.fwd(batch['img'], mask_ratio=cfg.mask_ratio, batch=batch,
+                       return_features=need_feats, return_attn=need_attn)
+        total, parts = combine(self.loss_terms, out, batch)
+    (total / cfg.accum_steps).backward()
+    parts = {'loss': total.detach(), **parts}
+    logged, n = parts, torch.ones((), device=self.device)
+    if cfg.nonfinite == 'skip':                                # keep skipped losses out of the logged means
+        ok = torch.isfinite(total.detach())
+        step_ok = ok if step_ok is None else step_ok & ok
+        logged = {k: torch.where(ok, v, torch.zeros_like(v)) for k, v in parts.items()}; n = ok.float()
+    logged = {**logged, 'n': n}
+    self._acc(self._sums, logged); self._acc(self._ep_sums, logged)
+    return out, parts, step_ok
+
+# %% ../nbs/06_train.ipynb #ee612a71
+@patch
+def _log_step(self: Trainer, epoch: int, micro: int, lr: float, n_img: int, t_log: float, bar):
+    "Log the mean losses since the last logged step (averaged over ranks), with the lr and the images per second."
+    skip = self.cfg.nonfinite == 'skip'
+    vals = {k: v.item() for k, v in _all_sum(self._sums, self.world).items()}  # the host sync, every log_every steps
+    n = vals.pop('n'); vals = {k: v / n if n else float('nan') for k, v in vals.items()}
+    if n or not skip: self._check_finite(vals, epoch, self._logged_step)
+    if skip and not self._weights_finite():
+        raise NonFiniteLoss(f"non-finite weights after step {self.step} (epoch {epoch + 1}) although non-finite losses "
+                            "were skipped: skipping cannot recover; stopped, the last good checkpoint is "
+                            f"{self.last_ckpt or 'none (none written yet)'}")
+    dt = time.perf_counter() - t_log
+    row = {'step': self.step, 'epoch': round(epoch + (micro + 1) / self.spe, 4), 'lr': lr, **vals,
+           'img_s': round(n_img / max(dt, 1e-9), 1)}
+    self.log.step(row); bar.set_postfix(loss=f"{vals['loss']:.4f}", lr=f'{lr:.2e}', img_s=f"{row['img_s']:.0f}")
+    self._sums = {}; self._logged_step = self.step
+
+# %% ../nbs/06_train.ipynb #284c45ca
+@patch
+def _train_epoch(self: Trainer, epoch: int, start: int, amp: bool, attn_path: str, need_feats, need_attn) -> tuple[float, int]:
+    "The optimizer steps of epoch `epoch`; returns the epoch's start time and how many images it trained on."
+    from tqdm.auto import tqdm
+    cfg = self.cfg
+    self._logged_step = self.step
+    t_log, n_img = time.perf_counter(), 0
+    t_ep, n_ep_img = t_log, 0
+    bar = tqdm(total=self.spe, initial=start, desc=f'epoch {epoch + 1}/{cfg.epochs}', leave=True,
+               disable=not cfg.progress or self.rank != 0, dynamic_ncols=True)
+    batches = self.data.batches(cfg.batch_size, shuffle=True, aug=cfg.aug, seed=cfg.seed, epoch=epoch,
+                                drop_last=True, start_step=start)
+    last_micro = self.spe - (self.spe % cfg.accum_steps)           # micro-steps that make full optimizer steps
+    step_ok = None
+    for micro, batch in enumerate(batches, start=start):
+        if micro >= last_micro: break
+        batch = self._shard(batch)
+        if micro % cfg.accum_steps == 0:                       # per-iteration schedule
+            lr = lr_at(micro / self.spe + epoch, cfg.base_lr, cfg.warmup_epochs, cfg.epochs, cfg.min_lr)
+            for g in self.opt.param_groups: g['lr'] = lr
+        out, parts, step_ok = self._micro_step(batch, step_ok, amp, attn_path, need_feats, need_attn)
+        n_img += batch['img'].shape[0] * self.world; n_ep_img += batch['img'].shape[0] * self.world
+        bar.update(1)
+        if (micro + 1) % cfg.accum_steps: continue
+        if cfg.clip_grad: nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad)
+        if not self._skip_update(step_ok, parts, epoch): self.opt.step()
+        self.opt.zero_grad(set_to_none=True); self.step += 1; step_ok = None
+        self.last_out, self.last_batch, self.lr = out, batch, lr
+        self._hook('on_step_end')
+        done = micro + 1 >= last_micro
+        if self.step % cfg.log_every == 0 or done:
+            self._log_step(epoch, micro, lr, n_img, t_log, bar); t_log, n_img = time.perf_counter(), 0
+        if cfg.ckpt_every_steps and self.step % cfg.ckpt_every_steps == 0 and not done:
+            self._save(epoch, micro + 1, f'{epoch + 1:04d}-s{self.step:08d}')   # sorts between epochs' files
+        stop, due = self._poll(self.step % cfg.log_every == 0 or done)
+        if (stop or due) and not done and self._ckpt_step != self.step:   # time-based, or on a signal
+            self._save(epoch, micro + 1, f'{epoch + 1:04d}-s{self.step:08d}')
+        if stop and not done: self._interrupted()
+    bar.close()
+    return t_ep, n_ep_img
+
+# %% ../nbs/06_train.ipynb #64d047b7
+@patch
+def _end_epoch(self: Trainer, epoch: int, t_ep: float, n_ep_img: int):
+    "Record epoch `epoch`'s row, save its checkpoint when due; a signal that arrived stops the run here."
+    cfg = self.cfg
+    train_s = time.perf_counter() - t_ep
+    ep = {k: v.item() for k, v in _all_sum(self._ep_sums, self.world).items()}
+    n = ep.pop('n', 1.)
+    row = {'epoch': epoch + 1, 'step': self.step, **{k: v / n if n else float('nan') for k, v in ep.items()}}
+    if cfg.nonfinite == 'skip': row['skipped'] = self.skipped
+    self.model.eval()
+    row.update(self._hook('on_epoch_end'))
+    self.model.train()
+    row.update(img_s=round(n_ep_img / max(train_s, 1e-9), 1), wall_s=round(time.perf_counter() - t_ep, 2))  # wall: with epoch-end hooks
+    self.history.append(row); self.log.epoch(row)
+    stop = self._poll(True)[0] and epoch + 1 < cfg.epochs
+    if (cfg.ckpt_every and (epoch + 1) % cfg.ckpt_every == 0) or epoch + 1 == cfg.epochs or stop:
+        self._save(epoch + 1, 0, f'{epoch + 1:04d}')
+    if stop: self._interrupted()
+
+# %% ../nbs/06_train.ipynb #a2cfe263
+@patch
+def fit(self: Trainer) -> list[dict]:
+    """Train for `cfg.epochs`, resuming from the latest checkpoint in `out_dir` when there is one. Holds the run
+    folder's lock (`core.run_lock`: a second process is refused); a SIGINT/SIGTERM saves a checkpoint after the
+    current step and raises `Interrupted`."""
+    lock = run_lock(self.out_dir) if self.out_dir is not None and self.rank == 0 else contextlib.nullcontext()
+    with lock, self._signals():
+        return self._fit()
+
+@patch
+def _fit(self: Trainer) -> list[dict]:
+    cfg = self.cfg
+    self._setup()
+    self.model.train()
+    self._hook('on_train_start')
+    need_feats, need_attn = forward_needs(self.loss_terms)   # after on_train_start: terms may bind to the model
+    self.precision = self._precision(need_feats, need_attn)
+    amp, attn_path = self.precision['amp_dtype'] == 'bf16', self.precision['attention']
+    for epoch in range(self.start_epoch, cfg.epochs):
+        self.epoch = epoch
+        start = self.start_micro if epoch == self.start_epoch else 0
+        if start == 0: self._sums, self._ep_sums = {}, {}           # device-side running sums (no host sync)
+        if start == 0: self._apply_pending_rng()                   # an epoch-end checkpoint precedes on_epoch_start,
+        self._hook('on_epoch_start')
+        self._apply_pending_rng()                                  # a mid-epoch one follows it
+        t_ep, n_ep_img = self._train_epoch(epoch, start, amp, attn_path, need_feats, need_attn)
+        self._end_epoch(epoch, t_ep, n_ep_img)
+    self.model.eval()
+    return self.history

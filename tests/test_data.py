@@ -77,12 +77,26 @@ def test_synthetic_determinism():
 
 def test_synthetic_shapes_dtypes_range():
     for size in (32, 64, 96, 224):
-        x, y, m = SyntheticScenes(20, img_size=size).generate(torch.arange(10, 12))
-        assert x.shape == (2, 3, size, size) and x.dtype == torch.float32 and y.dtype == torch.long
-        assert m.shape == (2, size, size) and m.dtype == torch.bool and m.flatten(1).any(1).all()
+        ds = SyntheticScenes(20, img_size=size)
+        x, y, m = ds.generate(torch.arange(10, 14))
+        assert x.shape == (4, 3, size, size) and x.dtype == torch.float32 and y.dtype == torch.long
+        assert m.shape == (4, size, size) and m.dtype == torch.bool and m.flatten(1).any(1).all()
         assert x.min() >= 0 and x.max() <= 1 and x.std() > 0.05
+        assert y.tolist() == [0, 1, 2, 3]                                            # label = index mod 10
+        # the mask is the main object: its pixels carry only the object's two texture colours (each maybe inverted)
+        o = ds.params(torch.arange(10, 14))['objects'][-1]
+        c1 = o['c1'].float(); c2 = c1 + ds.texture_contrast * (o['c2'].float() - c1)
+        for i in range(4):
+            pal = torch.stack([c1[i], c2[i], 1 - c1[i], 1 - c2[i]])                    # [4, 3]
+            px = x[i][:, m[i]].T                                                       # [n_px, 3]
+            assert (px[:, None] - pal[None]).abs().amax(-1).amin(1).max() < 1e-5, (size, i)
+        # the mask's area is the analytic main-object area, up to the pixel grid along the object's edge
+        err = (m.float().mean((1, 2)) - ds.area(torch.arange(10, 14)).float()).abs()
+        assert (err < 1 / size).all(), (size, err)
     x, y, m = SyntheticScenes(20)[5]
     assert isinstance(y, int) and y == 5 and SyntheticScenes.classes[5] == 'plus' and len(SyntheticScenes.classes) == 10
+    a, b = SyntheticScenes(20, offset=7)[3], SyntheticScenes(20)[10]                   # item i of offset k is item k + i
+    assert torch.equal(a[0], b[0]) and a[1] == b[1] == 0 and torch.equal(a[2], b[2])
     with pytest.raises(IndexError): SyntheticScenes(20)[20]
 
 def test_synthetic_area_span_and_balance():

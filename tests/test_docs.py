@@ -101,9 +101,20 @@ def test_broken_image_fails(tmp_path, capsys):
     assert rc == 1 and 'gone.png' in capsys.readouterr().err
 
 def test_no_results_no_artifacts(tmp_path):
-    "Absent results/ and artifacts CSV give a site all the same, with every page present."
+    "Absent results/ and artifacts CSV give a site all the same: every page present, each saying what is missing."
     out = tmp_path / 'site'
-    bd.build(out, results=tmp_path / 'none', artifacts=tmp_path / 'none.csv', api=False, quiet=True)
+    res = bd.build(out, results=tmp_path / 'none', artifacts=tmp_path / 'none.csv', api=False, quiet=True)
+    assert res['pages'] == 6                                   # index, the four paper pages, experiments; no ledger, no benchmarks
     for p in ('index', 'papers/mto', 'papers/rmae', 'papers/sbam', 'papers/sgmae', 'experiments'):
         assert (out / f'{p}.html').exists(), p
-    assert not (out / 'ledger.html').exists()
+    assert not (out / 'ledger.html').exists() and not (out / 'benchmarks.html').exists()
+    for key, title, prefixes in bd.PAPERS:                     # each paper page names what is missing and how to fill it
+        page = re.sub(r'\s+', ' ', re.sub(r'<[^>]+>', '', (out / 'papers' / f'{key}.html').read_text()))   # text only
+        assert 'No artifacts listed for this paper' in page and 'No claims judged yet' in page, key
+        assert f"No results yet: run an experiment named {', '.join(p + '*' for p in prefixes)}" in page, key
+    index = (out / 'index.html').read_text()
+    assert all(f'href="papers/{k}.html"' in index for k, _, _ in bd.PAPERS) and 'href="experiments.html"' in index
+    assert 'ledger.html' not in index
+    exps = sorted((ROOT / 'nbs' / 'experiments').glob('*.ipynb'))     # the experiment notebooks are listed all the same
+    html = (out / 'experiments.html').read_text()
+    assert exps and all(f'id="experiment-{re.sub(r"[^a-z0-9]+", "-", e.stem.lower())}"' in html for e in exps)   # sphinx ids

@@ -21,7 +21,6 @@ TINY = dict(dataset='synthetic', size='micro', embed_dim=32, depth=2, num_heads=
 
 # %% ../nbs/tests/test_evidence.ipynb #52738e5d
 def test_branch_with_the_mae_arm_is_the_uninterrupted_run(tmp_path):
-    torch.set_num_threads(1)
     base = baseline_config(TINY, 0, 2); base['out_dir'] = str(tmp_path / 'a')
     a = run_pretrain(base)
     ck = trunk_checkpoint(tmp_path / 'a', 2)                       # kept although keep_last=2 would prune it
@@ -35,7 +34,6 @@ def test_branch_with_the_mae_arm_is_the_uninterrupted_run(tmp_path):
 
 # %% ../nbs/tests/test_evidence.ipynb #e3db27c4
 def test_branch_keeps_the_schedule_and_new_parameters_start_fresh(tmp_path):
-    torch.set_num_threads(1)
     base = baseline_config(TINY, 0, 2); base['out_dir'] = str(tmp_path / 'a'); run_pretrain(base)
     ck = trunk_checkpoint(tmp_path / 'a', 2)
     bad = arm_config('mae', {**TINY, 'epochs': 4}, 0, 2, ck)       # another schedule: refused with the keys named
@@ -49,7 +47,6 @@ def test_branch_keeps_the_schedule_and_new_parameters_start_fresh(tmp_path):
 
 # %% ../nbs/tests/test_evidence.ipynb #05bdc43d
 def test_run_arm_shares_the_baseline_between_arms(tmp_path):
-    torch.set_num_threads(1)
     logs = []
     s1 = run_arm('sbam', TINY, 0, 2, tmp_path, log=logs.append)
     s2 = run_arm('dropedge', TINY, 0, 2, tmp_path, log=logs.append)

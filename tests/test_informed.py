@@ -14,8 +14,8 @@ import pytest
 import scipy.linalg
 import torch
 
+from conftest import StepSpy, synthetic_data, tiny_mae, train_kw
 from mimpaper.core import ConfigError
-from mimpaper.data import GPUData, load_tensors
 from types import SimpleNamespace
 import torch.nn.functional as F
 from mimpaper.informed import (InformedMasker, informed_mask, ncut_bipartition, ncut_graph, relevance, fiedler_vector,
@@ -25,17 +25,9 @@ from mimpaper.models import create_model
 from mimpaper.train import Trainer
 
 # %% ../nbs/tests/test_informed.ipynb #15c50c68
-def _mae(seed=0):
-    torch.manual_seed(seed)
-    return create_model('mae', 'micro', img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2,
-                        decoder_embed_dim=32, decoder_depth=2, decoder_num_heads=2, norm_pix_loss=True)
+def _mae(seed=0): return tiny_mae(seed, decoder_depth=2)
 
-_DATA = {}
-def _data():
-    if 'd' not in _DATA: _DATA['d'] = GPUData(load_tensors('synthetic', 'train', img_size=32, n=48))
-    return _DATA['d']
-
-KW = {'epochs': 1, 'batch_size': 16, 'blr': 1e-3, 'warmup_epochs': 1, 'log_every': 1, 'progress': False, 'device': 'cpu'}
+_data, KW = synthetic_data, train_kw()
 
 # %% ../nbs/tests/test_informed.ipynb #894993f0
 @pytest.mark.parametrize('L,D', [(16, 8), (49, 16), (64, 32)])
@@ -174,11 +166,36 @@ def test_trainer_epoch(mode, tmp_path):
 # %% ../nbs/tests/test_informed.ipynb #6062251c
 def test_auto_start_through_trainer(tmp_path):
     data = _data()
+    # a crossing from below, given: the init probe is below (armed), epoch 0's at or above -> informed from epoch 1
     m = InformedMasker(min_epoch=0, probe_size=16)
-    hist = Trainer(_mae(), data, {**KW, 'epochs': 2}, masker=m).fit()
-    assert hist[0]['sg_active'] == 0.                                   # random masking first
-    crossed = hist[0]['R_M_O'] >= hist[0]['R_V_O']
-    assert (m.start_epoch == 1) == crossed and hist[1]['sg_active'] == float(crossed)
+    seq = iter([(.45, .55), (.6, .4), (.3, .7)])                        # init, after epoch 0, after epoch 1
+    m.probe_rates = lambda *a: tuple(torch.tensor([v]) for v in next(seq))
+    spy = StepSpy()
+    hist = Trainer(_mae(), data, {**KW, 'epochs': 2}, masker=m, callbacks=[spy]).fit()
+    assert m.start_epoch == 1 and [h['sg_active'] for h in hist] == [0., 1.] and hist[1]['sg_start_epoch'] == 1.
+    assert [h[k] for h in hist for k in ('R_M_O', 'R_V_O')] == pytest.approx([.6, .4, .3, .7])
+    assert (hist[0]['R_M_O_init'], hist[0]['R_V_O_init']) == pytest.approx((.45, .55))
+    assert 'sg_refresh_s' in hist[1] and 'sg_refresh_s' not in hist[0]  # cheap mode: relevance maps made at the start
+    assert [s['epoch'] for s in spy.steps] == [0, 0, 0, 1, 1, 1]
+    for s in spy.steps:                                                 # random masks first, then informed ones
+        assert s['info'].get('informed', False) == (s['epoch'] == 1) and s['mask'].sum(1).tolist() == [12] * 16
+    for s in spy.steps[3:]:                                             # informed: only the most relevant tokens are masked
+        S, n_obj = s['info']['relevance'], 12 + s['info']['n_hint']
+        top = torch.zeros_like(s['mask']).scatter_(1, S.topk(n_obj, dim=1).indices, True)
+        assert s['info']['n_hint'] == round(12 / (1 - 0.05)) - 12 and not (s['mask'] & ~top).any()
+    # the real probe: the logged rates are shares (sum 1), the start rule is applied to them, and they are the probe's
+    m = InformedMasker(min_epoch=0, probe_size=16)
+    model = _mae()
+    hist = Trainer(model, data, {**KW, 'epochs': 2}, masker=m).fit()
+    rates = [(hist[0]['R_M_O_init'], hist[0]['R_V_O_init'])] + [(h['R_M_O'], h['R_V_O']) for h in hist]
+    assert all(abs(a + b - 1) < 1e-5 for a, b in rates)
+    armed, start = False, None                                          # the rule by hand: a crossing from below
+    for e, (a, b) in zip((-1, 0, 1), rates):
+        if start is None and armed and a >= b: start = e + 1
+        armed = armed or a < b
+    assert m.start_epoch == start and hist[0]['sg_active'] == 0. and hist[1]['sg_active'] == float(start == 1)
+    rm, rv = m.probe_rates(model, data, 0.75)                            # the final model probed again: the last logged rates
+    assert (rm[-1].item(), rv[-1].item()) == pytest.approx(rates[-1], abs=1e-6)
     sim = create_model('simmim', 'micro', img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2)
     with pytest.raises(ConfigError, match='decoder'): Trainer(sim, data, KW, masker=InformedMasker()).fit()
 

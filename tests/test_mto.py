@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import synthetic_data, tiny_mae
 from mimpaper.core import ConfigError
-from mimpaper.data import GPUData, load_tensors
 from mimpaper.losses import MTO, build_loss_terms, heterogeneity, mto_ranking_loss, mto_singularity_loss, mto_sparsity_loss
 from mimpaper.models import create_model
 from mimpaper.mto import affinity_map, heterogeneity_profile, load_pretrained
@@ -64,15 +64,12 @@ def test_ranking_loss_values_and_direction():
         assert math.copysign(1, step[1].item()) == sign and math.copysign(1, step[0].item()) == -sign
 
 # %% ../nbs/tests/test_mto.ipynb #2b0e7ebb
-_DATA = {}
-def _data():
-    if 'd' not in _DATA: _DATA['d'] = GPUData(load_tensors('synthetic', 'train', img_size=32, n=64))
-    return _DATA['d']
+def _data(): return synthetic_data(64)
 
 def _model(method):
+    if method == 'mae': return tiny_mae(decoder_depth=2, norm_pix_loss=False)
     torch.manual_seed(0)
-    kw = dict(decoder_embed_dim=32, decoder_depth=2, decoder_num_heads=2) if method == 'mae' else {}
-    return create_model(method, 'micro', img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, **kw)
+    return create_model(method, 'micro', img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2)
 
 @pytest.mark.parametrize('method,where', [('mae', 'decoder'), ('simmim', 'encoder')])
 def test_mto_term_trains_with_the_trainer(tmp_path, method, where):

@@ -38,8 +38,9 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from conftest import synthetic_data, tiny_mae
 from mimpaper.core import ConfigError, DataError, Results, atomic_write
-from mimpaper.data import GPUData, load_tensors
+from mimpaper.data import IMAGENET_MEAN, IMAGENET_STD, GPUData, load_tensors
 from mimpaper.maskers import BlockMasker, MaskContext, RandomMasker, mask_from_scores
 from mimpaper.models import create_model
 from mimpaper.targets import TARGET_MODES, normalize_target
@@ -55,13 +56,6 @@ TINY = ['model.embed_dim=32', 'model.depth=1', 'model.num_heads=2', 'model.img_s
         'data.n_train=256', 'data.n_test=16', 'train.batch_size=32', f'train.epochs={EPOCHS}', 'train.warmup_epochs=1',
         f'train.ckpt_every_steps={CKPT_STEPS}', 'train.log_every=2', 'train.progress=false', 'train.device=cpu',
         'train.keep_last=2']
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    "Tiny models on a shared 2-core machine: one intra-op thread is many times faster than oversubscribed ones."
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 # the pre-training command, with the two test-only kill hooks (see above)
 DRIVER = r'''
@@ -159,15 +153,9 @@ def test_sigkill_mid_epoch_and_during_checkpoint_write_then_resume_is_bit_exact(
     assert not list((run / 'checkpoints').glob('.*.tmp')), where                          # the writer cleaned up
 
 # %% ../nbs/tests/test_reliability.ipynb #cc7723c8
-def _tiny_model(seed=0):
-    torch.manual_seed(seed)
-    return create_model('mae', 'micro', img_size=16, patch_size=4, embed_dim=32, depth=1, num_heads=2,
-                        decoder_embed_dim=32, decoder_depth=1, decoder_num_heads=2, norm_pix_loss=True)
+def _tiny_model(seed=0): return tiny_mae(seed, img_size=16, patch_size=4, depth=1)
 
-_DATA = {}
-def _data():
-    if 'd' not in _DATA: _DATA['d'] = GPUData(load_tensors('synthetic', 'train', img_size=16, n=64), device='cpu')
-    return _DATA['d']
+def _data(): return synthetic_data(64, img_size=16, device='cpu')
 
 KW = {'epochs': 2, 'batch_size': 16, 'blr': 1e-3, 'warmup_epochs': 1, 'log_every': 2, 'progress': False, 'device': 'cpu'}
 
@@ -385,6 +373,21 @@ def test_mask_from_scores_ragged_len_keep(N, L, data):
 
 _STATS = {'rgb_mean': [0.1, -0.2, 0.3], 'rgb_std': [0.9, 1.1, 1.0], 'patch_mean': None, 'patch_std': None}
 
+def _ref_target(x, mode, stats, eps=1e-6):
+    """Reference in float64 numpy, from the definitions (channel `d % 3`: channel fastest; per-patch unbiased variance)
+    -> `(target, tol)`: `tol` allows float32 rounding, which the per-patch norm amplifies by max|z| / sqrt(var(z) + eps)."""
+    x = np.asarray(x, np.float64); c = np.arange(x.shape[-1]) % 3
+    if mode == 'raw+patch': x = x * np.array(IMAGENET_STD)[c] + np.array(IMAGENET_MEAN)[c]           # back to [0, 1] pixels
+    if mode.startswith('global_rgb'): mu, sd = np.array(stats['rgb_mean'])[c], np.array(stats['rgb_std'])[c]
+    if mode.startswith('global_patch'): mu, sd = np.array(stats['patch_mean']), np.array(stats['patch_std'])
+    if mode.startswith('global'): x = (x - mu) / np.sqrt(sd ** 2 + eps)                            # RMAE Eq. 3
+    amp = 1.
+    if mode in ('patch', 'raw+patch', 'global_rgb+patch', 'global_patch+patch'):                  # MAE norm_pix_loss
+        s = np.sqrt(x.var(-1, ddof=1, keepdims=True) + eps)
+        amp = max(1., float((np.abs(x).max(-1, keepdims=True) / s).max()))
+        x = (x - x.mean(-1, keepdims=True)) / s
+    return x, 1e-4 * max(1., float(np.abs(x).max())) + 1e-5 * amp
+
 @SETTINGS
 @given(N=st.integers(1, 3), L=st.integers(1, 6), p=st.integers(1, 3), const=st.booleans(), scale=st.sampled_from([1e-3, 1., 1e3]),
        seed=st.integers(0, 2**16))
@@ -398,15 +401,22 @@ def test_normalize_target_is_finite_with_finite_gradients(N, L, p, const, scale,
         y = normalize_target(xi, mode, stats if mode.startswith('global') else None)
         y.square().mean().backward()
         assert torch.isfinite(y).all() and torch.isfinite(xi.grad).all(), mode
+        ref, tol = _ref_target(x.numpy(), mode, stats)                # and the values are the definition's
+        assert np.abs(y.detach().double().numpy() - ref).max() <= tol, mode
 
 _MODELS = {}
 def _prop_model(method):
     if method not in _MODELS:
-        torch.manual_seed(0)
-        kw = dict(img_size=16, patch_size=4, embed_dim=32, depth=2, num_heads=2)
-        _MODELS[method] = create_model('mae', 'micro', decoder_embed_dim=32, decoder_depth=1, decoder_num_heads=2,
-                                       norm_pix_loss=True, **kw) if method == 'mae' else create_model('simmim', 'micro', **kw)
+        if method == 'mae': _MODELS[method] = tiny_mae(0, img_size=16, patch_size=4)
+        else:
+            torch.manual_seed(0)
+            _MODELS[method] = create_model('simmim', 'micro', img_size=16, patch_size=4, embed_dim=32, depth=2, num_heads=2)
     return _MODELS[method]
+
+def _ref_patches(imgs, p=4):
+    "MAE's patchify by hand: `[N, 3, H, W] -> [N, (H/p)(W/p), p*p*3]`, row-major patches, channel fastest."
+    N, C, H, W = imgs.shape
+    return imgs.reshape(N, C, H // p, p, W // p, p).permute(0, 2, 4, 3, 5, 1).reshape(N, (H // p) * (W // p), p * p * C)
 
 @SETTINGS
 @given(method=st.sampled_from(['mae', 'simmim']), N=st.integers(1, 3), kind=st.sampled_from(['randn', 'const', 'huge', 'zero']),
@@ -420,6 +430,15 @@ def test_mae_and_simmim_losses_finite_with_finite_gradients(method, N, kind, r, 
     out.loss.backward()
     assert torch.isfinite(out.loss), (method, kind, r)
     assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None), (method, kind)
+    # the loss is the method's own, recomputed here in float64 from the prediction and the mask
+    pred, mask, t = out.pred.detach().double(), out.mask.double(), _ref_patches(imgs.double())   # [N, 16, 48], [N, 16]
+    if method == 'mae':                                              # MSE to per-patch normalized pixels, on masked patches
+        assert mask.sum(1).tolist() == [16 - int(16 * (1 - r))] * N                  # MAE's random masking: exact count
+        t = (t - t.mean(-1, keepdim=True)) / (t.var(-1, keepdim=True) + 1e-6).sqrt()
+        ref = (((pred - t) ** 2).mean(-1) * mask).sum() / mask.sum()
+    else:                                                            # L1 on masked pixels / (masked pixels * 3 channels)
+        ref = ((pred - t).abs() * mask[..., None]).sum() / (mask.sum() * 16 + 1e-5) / 3
+    assert out.loss.item() == pytest.approx(ref.item(), rel=1e-4, abs=1e-6), (method, kind, r)
 
 # %% ../nbs/tests/test_reliability.ipynb #77cef350
 class _TrainingStarted(Exception): pass

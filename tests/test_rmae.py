@@ -19,19 +19,17 @@ import pytest
 import torch
 import yaml
 
+from conftest import small_mae
 from mimpaper.cli import build_model, experiment_config
 from mimpaper.core import ConfigError
 from mimpaper.data import load_tensors
 from mimpaper.maskers import mask_from_bool
-from mimpaper.models import MAE, FixedMasker, explicit_attention, fused_sdpa_only
+from mimpaper.models import FixedMasker, explicit_attention, fused_sdpa_only
 from mimpaper.rmae import confusion_matrix, miou, rmae_overrides
 from mimpaper.targets import TargetNorm, normalize_target, target_norm_spec
 
 # %% ../nbs/tests/test_rmae.ipynb #c598fca5
-def small(**kw):
-    torch.manual_seed(0)
-    return MAE(**{**dict(img_size=32, patch_size=4, embed_dim=64, depth=4, num_heads=4, decoder_embed_dim=32,
-                         decoder_depth=2, decoder_num_heads=4, norm_pix_loss=True), **kw})
+def small(**kw): return small_mae(**{'depth': 4, **kw})
 
 IMGS = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
 
@@ -235,8 +233,10 @@ def test_mid_tokens_with_ragged_masks_match_single_samples():
         assert torch.allclose(both.pred[i], one.pred[0], atol=1e-5)
 
 def test_mid_tokens_thrown_shortfall_is_padded():
-    # sample 0: 16 visible, 40 thrown, only 8 masked < M = 16: the missing mid slots become hidden keys
+    # sample 0: 16 visible, 40 thrown, only 8 masked < M = 16 mid tokens: 8 mid slots fall on unmasked tokens (the
+    # shortfall). They are padding: hidden keys in blocks k.., unchanged decoder inputs, nothing in the output or the loss
     m = small(mid_mask_ratio=.25).eval()
+    assert (m.num_mid, m.mid_mask_depth) == (16, 3)
     mask = torch.zeros(2, 64, dtype=torch.bool); mask[:, :48] = True
     vis = ~mask; vis[0, 8:48] = False; mask[0, 8:48] = False                 # sample 0: 40 thrown, 8 masked
     mo = mask_from_bool(mask | ~vis & ~mask)
@@ -244,8 +244,30 @@ def test_mid_tokens_thrown_shortfall_is_padded():
     from mimpaper.maskers import Masker
     class Given(Masker):
         def __call__(self, x, ctx): return mo
-    with torch.no_grad(): out = m(IMGS, masker=Given())
+    torch.manual_seed(0)
+    with torch.no_grad(): out = m(IMGS, masker=Given(), return_attn='encoder')
     assert torch.isfinite(out.loss) and out.pred.shape == (2, 64, 48)
+    ids = out.mask_out.info['mid_ids']                                       # [2, 16]: the masked tokens first
+    valid = mask.gather(1, ids)
+    assert valid.sum(1).tolist() == [8, 16] and set(ids[0, :8].tolist()) == set(range(8)) and not valid[0, 8:].any()
+    # block k = 3 (after the insertion): nothing attends to the shortfall slots' keys; the valid mid tokens get attention
+    a, K = out.attn['encoder'][3], 16                                       # [2, heads, 1+K+M, 1+K+M]
+    assert a.shape == (2, 4, 1 + K + 16, 1 + K + 16) and a[0, :, :, 1 + K + 8:].abs().max() == 0
+    assert (a[0, :, :, 1 + K:1 + K + 8] > 0).all() and (a[1, :, :, 1 + K:] > 0).all()
+    # the shortfall slots change nothing: the same output with them on other unmasked tokens (visible <-> thrown)
+    def pred_with(mid_ids):
+        m.mid_mask = lambda mo: mid_ids
+        try:
+            with torch.no_grad(): return m(IMGS, masker=Given()).pred
+        finally: del m.mid_mask
+    other = ids.clone()
+    other[0, 8:] = torch.arange(48, 64, 2) if ids[0, 8] < 48 else torch.arange(8, 16)
+    assert torch.equal(pred_with(ids), out.pred) and torch.allclose(pred_with(other), out.pred, atol=1e-5)
+    # the loss: MSE to per-patch normalized pixels over the 8 + 48 masked patches only (no thrown token, no padding)
+    N, C, H, W = IMGS.shape
+    t = IMGS.double().reshape(N, C, 8, 4, 8, 4).permute(0, 2, 4, 3, 5, 1).reshape(N, 64, 48)   # MAE's patchify
+    t = (t - t.mean(-1, keepdim=True)) / (t.var(-1, keepdim=True) + 1e-6).sqrt()
+    assert out.loss.item() == pytest.approx((((out.pred.double() - t) ** 2).mean(-1)[mask].sum() / 56).item(), rel=1e-5)
 
 def test_state_dict_keys_unchanged_by_default():
     keys = set(small().state_dict())

@@ -14,25 +14,16 @@ import math
 import pytest
 import torch
 
+from conftest import StepSpy, synthetic_data, tiny_mae, train_kw
 from mimpaper.core import ConfigError
-from mimpaper.data import GPUData, crop_map, load_tensors
+from mimpaper.data import crop_map
 from mimpaper.maskers import MaskContext, get_masker
 from mimpaper.models import create_model
 from mimpaper.salience import AMTMasker, SBAMMasker, adaptive_mask_ratio, cls_attention_weights, token_salience
 from mimpaper.train import Trainer
 
 # %% ../nbs/tests/test_salience.ipynb #1985654f
-def _mae(seed=0, **kw):
-    torch.manual_seed(seed)
-    return create_model('mae', 'micro', img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2,
-                        decoder_embed_dim=32, decoder_depth=1, decoder_num_heads=2, norm_pix_loss=True, **kw)
-
-_DATA = {}
-def _data():
-    if 'd' not in _DATA: _DATA['d'] = GPUData(load_tensors('synthetic', 'train', img_size=32, n=48))
-    return _DATA['d']
-
-KW = {'epochs': 1, 'batch_size': 16, 'blr': 1e-3, 'warmup_epochs': 1, 'log_every': 1, 'progress': False, 'device': 'cpu'}
+_mae, _data, KW = tiny_mae, synthetic_data, train_kw()
 
 # %% ../nbs/tests/test_salience.ipynb #e1548190
 def test_salience_three_tokens():
@@ -124,11 +115,23 @@ def test_amt_refresh_and_crop_consistency():
     assert torch.allclose(crop_map(W[:8], full, flip, (4, 4)), W[:8].flip(-1), atol=1e-5)
 
 # %% ../nbs/tests/test_salience.ipynb #8bbf2f6b
+def _check_amr_epoch(hist, spy, r, dr=0.15, delta=0.1, L=16):
+    "Each step's ratios follow SBAM Eq. 7 from its salience and set each sample's masked count; they make the logged statistics."
+    for s in spy.steps:
+        R, S = s['info']['ratio'], s['info']['salience']
+        assert torch.allclose(R, r - dr + 2 * dr * (S > delta).float().mean(1))                     # Eq. 7
+        assert s['mask'].sum(1).tolist() == [L - math.ceil(L * (1 - v) - 1e-6) for v in R.tolist()]   # K = ceil(L (1 - R))
+    R = torch.cat([s['info']['ratio'] for s in spy.steps]).double()                                 # the epoch's 48 ratios
+    assert len(R) == 48 and R.std() > 0
+    assert hist[0]['amr_ratio_mean'] == pytest.approx(R.mean().item(), abs=1e-6)
+    assert hist[0]['amr_ratio_std'] == pytest.approx(R.std(unbiased=False).item(), abs=1e-4)
+    assert hist[0]['loss'] == pytest.approx(sum(s['loss'] for s in spy.steps) / len(spy.steps), rel=1e-6)
+
 def test_sbam_amr_through_trainer(tmp_path):
-    model = _mae(masker=SBAMMasker(amr=True))
-    hist = Trainer(model, _data(), KW, out_dir=tmp_path).fit()
-    assert len(hist) == 1 and math.isfinite(hist[0]['loss'])
-    assert 0.6 - 1e-6 <= hist[0]['amr_ratio_mean'] <= 0.9 + 1e-6 and hist[0]['amr_ratio_std'] > 0
+    spy = StepSpy()
+    hist = Trainer(_mae(masker=SBAMMasker(amr=True)), _data(), KW, out_dir=tmp_path, callbacks=[spy]).fit()
+    assert len(hist) == 1 and len(spy.steps) == 3
+    _check_amr_epoch(hist, spy, 0.75)
 
 # %% ../nbs/tests/test_salience.ipynb #a2be1a5a
 def test_amt_through_trainer_checkpoints_weights(tmp_path):
@@ -148,8 +151,10 @@ def test_sbam_on_simmim_through_trainer(tmp_path):
     torch.manual_seed(0)
     model = create_model('simmim', 'micro', img_size=32, patch_size=8, embed_dim=32, depth=1, num_heads=2,
                          masker=get_masker('sbam', amr=True))
-    hist = Trainer(model, _data(), {**KW, 'mask_ratio': 0.6}, out_dir=tmp_path).fit()
-    assert math.isfinite(hist[0]['loss']) and 0.45 - 1e-6 <= hist[0]['amr_ratio_mean'] <= 0.75 + 1e-6
+    spy = StepSpy()
+    hist = Trainer(model, _data(), {**KW, 'mask_ratio': 0.6}, out_dir=tmp_path, callbacks=[spy]).fit()
+    assert len(hist) == 1 and len(spy.steps) == 3
+    _check_amr_epoch(hist, spy, 0.6)
 
 # %% ../nbs/tests/test_salience.ipynb #081011bc
 def _compiled_graphs(bucket: int, steps: int = 12) -> tuple[int, set]:

@@ -14,21 +14,15 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import synthetic_data, tiny_mae
 from mimpaper.core import ConfigError, atomic_write, from_dict
-from mimpaper.data import GPUData, load_tensors
 from mimpaper.models import create_model
 from mimpaper.train import Checkpointer, NonFiniteLoss, TrainConfig, Trainer, lr_at, param_groups
 
 # %% ../nbs/tests/test_train.ipynb #8d948549
-def _model(seed=0):
-    torch.manual_seed(seed)
-    return create_model('mae', 'micro', img_size=32, patch_size=8, embed_dim=32, depth=1, num_heads=2,
-                        decoder_embed_dim=32, decoder_depth=1, decoder_num_heads=2, norm_pix_loss=True)
+def _model(seed=0): return tiny_mae(seed, depth=1)
 
-_DATA = {}
-def _data():
-    if 'd' not in _DATA: _DATA['d'] = GPUData(load_tensors('synthetic', 'train', img_size=32, n=96))
-    return _DATA['d']
+def _data(): return synthetic_data(96)
 
 KW = {'epochs': 3, 'batch_size': 16, 'blr': 1e-3, 'warmup_epochs': 1, 'log_every': 2, 'progress': False}
 
