@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from fastcore.basics import patch
 
-from .core import ConfigError, DataError, atomic_json, atomic_torch_save, default_device, params_hash
+from .core import ConfigError, DataError, atomic_json, atomic_torch_save, default_device, params_hash, run_lock
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'SHAPES', 'IMG_EXTS', 'SYNTHETIC_TEST_OFFSET', 'DATASETS', 'AUGS', 'normalize',
@@ -332,18 +332,20 @@ def extract_cifar10(tar: str | Path | None = None, cache_dir: str | Path | None 
     marker = dest / '.extracted'
     if marker.is_file() and marker.read_text() == key: return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f'.cifar10-jpg.tmp{os.getpid()}'
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        with tarfile.open(tar) as tf: tf.extractall(tmp, filter='data')
-    except (tarfile.TarError, OSError, EOFError) as e:
+    with run_lock(dest.parent, 'data cache', wait=True):             # a second process waits, then finds the marker
+        if marker.is_file() and marker.read_text() == key: return dest
+        tmp = dest.parent / f'.cifar10-jpg.tmp{os.getpid()}'
         shutil.rmtree(tmp, ignore_errors=True)
-        raise DataError(f"cannot extract {tar}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}; {_GET_CIFAR}") from None
-    if not (tmp / 'train').is_dir() or not (tmp / 'test').is_dir():
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise DataError(f"{tar} has no train/ and test/ folders; {_GET_CIFAR}")
-    shutil.rmtree(dest, ignore_errors=True); tmp.rename(dest)
-    (dest / '.extracted').write_text(key)
+        try:
+            with tarfile.open(tar) as tf: tf.extractall(tmp, filter='data')
+        except (tarfile.TarError, OSError, EOFError) as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise DataError(f"cannot extract {tar}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}; {_GET_CIFAR}") from None
+        if not (tmp / 'train').is_dir() or not (tmp / 'test').is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise DataError(f"{tar} has no train/ and test/ folders; {_GET_CIFAR}")
+        shutil.rmtree(dest, ignore_errors=True); tmp.rename(dest)
+        (dest / '.extracted').write_text(key)
     return dest
 
 # %% ../nbs/01_data.ipynb #5aa53c10
@@ -511,15 +513,16 @@ def _load_cifar10(split, root, max_bad: float = 0.01) -> TensorData:
     folder = tar if tar.is_dir() else extract_cifar10(tar)
     pt = get_cache_dir() / f'cifar10-jpg-{split}.pt'
     key = (folder / '.extracted').read_text() if (folder / '.extracted').is_file() else str(folder.resolve())
-    if pt.is_file():
-        try: d = torch.load(pt, weights_only=True)
-        except Exception as e:                                         # truncated or corrupt: rebuilt below, like a bad tarball
-            warnings.warn(f"decoded cache {pt} is unreadable ({type(e).__name__}); rebuilding it"); d = {}
-        if isinstance(d, dict) and d.get('key') == key: return TensorData(d['images'], d['labels'], None, d['classes'], 'cifar10', split)
-    ds = ImageFolderDataset(folder, split, max_bad=max_bad)
-    x, y = ds.load_all()
-    atomic_torch_save({'images': x, 'labels': y, 'classes': ds.classes, 'key': key}, pt)
-    return TensorData(x, y, None, ds.classes, 'cifar10', split)
+    with run_lock(pt.parent, 'data cache', wait=True):                # one process decodes, the others wait and read
+        if pt.is_file():
+            try: d = torch.load(pt, weights_only=True)
+            except Exception as e:                                         # truncated or corrupt: rebuilt below, like a bad tarball
+                warnings.warn(f"decoded cache {pt} is unreadable ({type(e).__name__}); rebuilding it"); d = {}
+            if isinstance(d, dict) and d.get('key') == key: return TensorData(d['images'], d['labels'], None, d['classes'], 'cifar10', split)
+        ds = ImageFolderDataset(folder, split, max_bad=max_bad)
+        x, y = ds.load_all()
+        atomic_torch_save({'images': x, 'labels': y, 'classes': ds.classes, 'key': key}, pt)
+        return TensorData(x, y, None, ds.classes, 'cifar10', split)
 
 def _load_torchvision(name, split) -> TensorData:
     import torchvision

@@ -97,6 +97,7 @@ def test_hf_row_cpu():
     assert r['optim'] == 'fused'                                        # the same optimizer as our rows
     assert r['img_s'] > 0 and r['n_params'] == sum(p.numel() for p in MAE(**BENCH_CONFIGS['toy']).parameters() if p.requires_grad)
 
+# %% ../nbs/tests/test_bench.ipynb #4599fecf
 def test_bench_main_cli(tmp_path):
     assert bench_main(['--device', 'cpu', '--sizes', 'toy', '--steps', '1', '--warmup', '1', '--batch', '8', '--threads', '1',
                        '--rounds', '2', '--only', 'mae,sbam', '--out', str(tmp_path)]) == 0
@@ -133,6 +134,7 @@ def test_decode_throughput(tmp_path):
     assert rows[0]['prefetch_factor'] is None and rows[2]['prefetch_factor'] == 4 and rows[2]['pin_memory'] is False
     with pytest.raises(Exception): decode_throughput(tmp_path / 'imgs', workers=(0,), batch_size=16)   # too few images
 
+# %% ../nbs/tests/test_bench.ipynb #7b610721
 def test_decode_cli(tmp_path):
     "`--decode-only` writes decode.{csv,md}; with model rows and `--profile` both sections land in bench.md."
     root, out = _image_folder(tmp_path / 'imgs'), tmp_path / 'out'

@@ -7,11 +7,12 @@ __all__ = ['test_patchify_order_and_roundtrip', 'test_check_img_size', 'test_nor
            'test_synthetic_determinism', 'test_synthetic_shapes_dtypes_range', 'test_synthetic_area_span_and_balance',
            'test_synthetic_background_is_textured', 'test_imagefolder_converts_and_skips', 'test_imagefolder_bad_paths',
            'test_cifar10_tarball_loader', 'test_torchvision_failure_is_data_error', 'test_folder_loader_deterministic',
-           'test_gpudata_determinism_and_resume', 'test_gpudata_none_is_exact', 'test_gpudata_crop_box_semantics',
-           'test_gpudata_fg_follows_crop_and_flip', 'test_make_data_splits', 'test_population_stats_matches_direct']
+           'test_cifar10_first_load_waits_for_another_process', 'test_gpudata_determinism_and_resume',
+           'test_gpudata_none_is_exact', 'test_gpudata_crop_box_semantics', 'test_gpudata_fg_follows_crop_and_flip',
+           'test_make_data_splits', 'test_population_stats_matches_direct']
 
 # %% ../nbs/tests/test_data.ipynb #3a76b9e0
-import io, os, re, tarfile, tempfile, warnings
+import io, os, re, subprocess, sys, tarfile, tempfile, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -151,6 +152,7 @@ def test_imagefolder_bad_paths():
     with pytest.raises(DataError, match=re.escape(f'class folder {d}/a holds no images')): ImageFolderDataset(d)
     with pytest.raises(ConfigError, match="needs root"): load_tensors('imagefolder')
 
+# %% ../nbs/tests/test_data.ipynb #7e133426
 def _tiny_cifar(d: Path) -> Path:
     src = d / 'src'; rng = np.random.default_rng(1)
     for split, n in (('train', 4), ('test', 2)):
@@ -186,6 +188,7 @@ def test_cifar10_tarball_loader():
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
 
+# %% ../nbs/tests/test_data.ipynb #01501a2c
 def test_torchvision_failure_is_data_error(monkeypatch):
     import torchvision
     def boom(*a, **k): raise RuntimeError('Error downloading cifar-10-python.tar.gz:\nno network')
@@ -208,6 +211,26 @@ def test_folder_loader_deterministic():
     assert a[0]['img'].shape == (4, 3, 16, 16) and set(a[0]) == {'img', 'label', 'index', 'box', 'flip'}
     e = list(folder_loader(root, 3, 16, train=False, workers=0, **kw))
     assert len(e) == 4 and torch.equal(torch.cat([x['index'] for x in e]), torch.arange(10)) and not any(x['flip'].any() for x in e)
+
+# %% ../nbs/tests/test_data.ipynb #b13756d6
+def test_cifar10_first_load_waits_for_another_process(tmp_path):
+    "A process that finds the data cache busy (another one extracting or decoding) waits for it instead of racing it."
+    from mimpaper.core import run_lock
+    tar = _tiny_cifar(tmp_path); cache = tmp_path / 'cache'
+    env = {**os.environ, 'MIMPAPER_CACHE': str(cache), 'MIMPAPER_CIFAR10_TAR': str(tar), 'OMP_NUM_THREADS': '1'}
+    code = "from mimpaper.data import load_tensors; print(load_tensors('cifar10', 'train').labels.tolist())"
+    err = tmp_path / 'child.err'
+    with run_lock(cache, 'data cache'):                          # stands in for a first process mid-extraction
+        with open(err, 'w') as fe:
+            p = subprocess.Popen([sys.executable, '-c', code], env=env, stdout=subprocess.PIPE, stderr=fe, text=True)
+        t = time.time()
+        while 'is in use by another process' not in err.read_text() and p.poll() is None and time.time() - t < 300: time.sleep(0.2)
+        assert p.poll() is None, f"the child did not wait for the lock: {err.read_text()[-300:]}"
+        assert not (cache / 'cifar10-jpg').exists()               # nothing touched while the lock is held
+    out, _ = p.communicate(timeout=300)
+    assert p.returncode == 0, err.read_text()[-300:]
+    assert out.strip() == str([0] * 4 + [1] * 4 + [2] * 4) and (cache / 'cifar10-jpg' / '.extracted').is_file()
+
 
 # %% ../nbs/tests/test_data.ipynb #919d68ae
 def test_gpudata_determinism_and_resume():

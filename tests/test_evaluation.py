@@ -69,6 +69,7 @@ def blobs(n, seed, C=4, D=16, sep=8.):
     y = torch.arange(n) % C
     return sep * torch.eye(C, D)[y] + torch.randn(n, D, generator=torch.Generator().manual_seed(seed)), y
 
+# %% ../nbs/tests/test_evaluation.ipynb #31f1ecc7
 def tiny_vit(seed=0):
     torch.manual_seed(seed); return TinyViT()
 
@@ -308,6 +309,7 @@ def test_mae_mixup_targets():
         assert t.shape == (8, 5) and torch.allclose(t.sum(1), torch.ones(8)) and (t >= 0.1 / 5 - 1e-6).all()
     assert mae_mixup(5, 0., 0.) is None
 
+# %% ../nbs/tests/test_evaluation.ipynb #35377030
 def test_finetune_official_default_recipe():
     torch.manual_seed(0)
     vit = timm.create_model('vit_tiny_patch16_224', img_size=32, patch_size=4, num_classes=2, depth=1)

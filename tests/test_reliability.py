@@ -88,6 +88,7 @@ print('finished')
 
 def _cmd(out: Path) -> list[str]: return [sys.executable, '-c', DRIVER, str(out), *TINY]
 
+# %% ../nbs/tests/test_reliability.ipynb #44775ab2
 def _run_and_kill(out: Path, log: Path, timeout: float = 120., **hook) -> str:
     "Start the pre-training with one kill hook, SIGKILL it once it reaches the hook; returns its output."
     marker = out.parent / f'{out.name}.killpoint'; marker.unlink(missing_ok=True)
@@ -286,6 +287,7 @@ if __name__ == '__main__':
     torch.distributed.destroy_process_group()
 '''
 
+# %% ../nbs/tests/test_reliability.ipynb #943ff886
 def _torchrun(script: Path, out: Path, n: int = 2, **env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={n}', '--monitor-interval=0.2', str(script), str(out)],
                           env={**ENV, **env}, capture_output=True, text=True, timeout=300)
@@ -356,6 +358,7 @@ def test_block_masker_masks_whole_aligned_blocks(N, hb, wb, b, r, seed):
     blocks = mo.mask.view(N, hb, b, wb, b)
     assert torch.equal(blocks.all(4).all(2), blocks.any(4).any(2))                       # each block all or nothing
 
+# %% ../nbs/tests/test_reliability.ipynb #1f42fb30
 @SETTINGS
 @given(N=st.integers(1, 5), L=st.integers(1, 40), data=st.data())
 def test_mask_from_scores_ragged_len_keep(N, L, data):
@@ -388,6 +391,7 @@ def _ref_target(x, mode, stats, eps=1e-6):
         x = (x - x.mean(-1, keepdims=True)) / s
     return x, 1e-4 * max(1., float(np.abs(x).max())) + 1e-5 * amp
 
+# %% ../nbs/tests/test_reliability.ipynb #b5d05c38
 @SETTINGS
 @given(N=st.integers(1, 3), L=st.integers(1, 6), p=st.integers(1, 3), const=st.booleans(), scale=st.sampled_from([1e-3, 1., 1e3]),
        seed=st.integers(0, 2**16))
@@ -418,6 +422,7 @@ def _ref_patches(imgs, p=4):
     N, C, H, W = imgs.shape
     return imgs.reshape(N, C, H // p, p, W // p, p).permute(0, 2, 4, 3, 5, 1).reshape(N, (H // p) * (W // p), p * p * C)
 
+# %% ../nbs/tests/test_reliability.ipynb #4e4728dc
 @SETTINGS
 @given(method=st.sampled_from(['mae', 'simmim']), N=st.integers(1, 3), kind=st.sampled_from(['randn', 'const', 'huge', 'zero']),
        r=st.floats(0.1, 0.9), seed=st.integers(0, 2**16))
@@ -467,6 +472,7 @@ BASE = ['model.embed_dim=32', 'model.depth=2', 'model.num_heads=2', 'model.img_s
         'model.decoder_depth=1', 'data.n_train=64', 'data.n_test=16', 'train.device=cpu', 'train.progress=false',
         'train.batch_size=16']
 
+# %% ../nbs/tests/test_reliability.ipynb #8ee179d3
 def bad_input_cases(d: Path) -> list[tuple[str, list[str], str]]:
     "`(name, argv, expected)`: expected is a regex of the one-line error, or 'converted' (training must start)."
     P = ['pretrain', *BASE]
@@ -504,6 +510,7 @@ def bad_input_cases(d: Path) -> list[tuple[str, list[str], str]]:
         ('out dir not writable',      [*P, '--out-dir', str(d / 'not_a_dir' / 'run')], r"folder .*not_a_dir/run cannot be created"),
     ]
 
+# %% ../nbs/tests/test_reliability.ipynb #9a822305
 def test_bad_inputs_are_one_line_errors_before_training(tmp_path, monkeypatch, capsys):
     import mimpaper.train
     from mimpaper.cli import main
@@ -569,6 +576,7 @@ def bad_files(tmp_path_factory):
     (d / 'run').mkdir()
     return d
 
+# %% ../nbs/tests/test_reliability.ipynb #220ae0c3
 def cli_error_cases(d: Path) -> list[tuple[str, list[str], str]]:
     "`(name, argv, regex of the one stderr line)`: each must exit with code 2 before training starts."
     P = ['pretrain', *SMALL]
@@ -604,6 +612,7 @@ def cli_error_cases(d: Path) -> list[tuple[str, list[str], str]]:
 
 _CASE_NAMES = [c[0] for c in cli_error_cases(Path('/x'))]
 
+# %% ../nbs/tests/test_reliability.ipynb #18d1b6a8
 @pytest.mark.parametrize('name', _CASE_NAMES)
 def test_cli_bad_input_is_one_line_error_with_exit_code_2(name, bad_files, monkeypatch, capsys):
     import mimpaper.train
@@ -636,6 +645,7 @@ def test_non_finite_loss_at_the_cli_is_one_line(tmp_path, capsys):
     err = [l for l in capsys.readouterr().err.splitlines() if l.strip() and not l.startswith('note:')]
     assert rc == 2 and len(err) == 1 and re.match(r"mimpaper pretrain: error: non-finite (loss|weights) at step \d+", err[0]), err
 
+# %% ../nbs/tests/test_reliability.ipynb #d669416b
 def test_truncated_decoded_cache_is_rebuilt(tmp_path, monkeypatch):
     from PIL import Image
     from mimpaper.data import load_tensors
@@ -718,6 +728,7 @@ def _start_paused(out: Path, marker: Path, step: int = 1, pause_s: float = 60, e
 
 def _err_lines(r) -> list[str]: return [l for l in r.stderr.splitlines() if l.strip() and not l.startswith('note:')]
 
+# %% ../nbs/tests/test_reliability.ipynb #022ccc85
 def test_second_process_into_a_running_folder_is_refused_and_a_killed_holder_releases_it(tmp_path):
     out = tmp_path / 'run'
     a = _start_paused(out, tmp_path / 'paused')
@@ -757,6 +768,7 @@ def test_pretrain_without_out_dir_makes_a_new_run_folder(tmp_path):
     m = re.match(r"run folder: (runs/pretrain-\d{8}-\d{6})\n", r.stdout)
     assert m and (tmp_path / m.group(1) / 'checkpoints' / 'checkpoint-0001.pt').exists(), r.stdout
 
+# %% ../nbs/tests/test_reliability.ipynb #4fa97419
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
 def test_signal_saves_a_checkpoint_and_exits_with_one_line_then_resumes(tmp_path, sig):
     out = tmp_path / 'run'

@@ -193,6 +193,7 @@ def test_mid_tokens_reach_encoder_at_depth_k_only(k):
     assert all(sm[('dec', i)].shape == (2, 65, 32) for i in range(2))
     assert torch.equal(om.mask, op.mask) and om.pred.shape == op.pred.shape and om.loss.ndim == 0
 
+# %% ../nbs/tests/test_rmae.ipynb #c06763e5
 def test_mid_tokens_decoded_at_their_positions():
     # mid_mask_decode=True: the decoder input at a mid position is the mid token's encoder output, whatever mask_token is
     m = small(mid_mask_ratio=.25).eval()
@@ -232,6 +233,7 @@ def test_mid_tokens_with_ragged_masks_match_single_samples():
         del m.mid_mask
         assert torch.allclose(both.pred[i], one.pred[0], atol=1e-5)
 
+# %% ../nbs/tests/test_rmae.ipynb #cdf72435
 def test_mid_tokens_thrown_shortfall_is_padded():
     # sample 0: 16 visible, 40 thrown, only 8 masked < M = 16 mid tokens: 8 mid slots fall on unmasked tokens (the
     # shortfall). They are padding: hidden keys in blocks k.., unchanged decoder inputs, nothing in the output or the loss
@@ -269,6 +271,7 @@ def test_mid_tokens_thrown_shortfall_is_padded():
     t = (t - t.mean(-1, keepdim=True)) / (t.var(-1, keepdim=True) + 1e-6).sqrt()
     assert out.loss.item() == pytest.approx((((out.pred.double() - t) ** 2).mean(-1)[mask].sum() / 56).item(), rel=1e-5)
 
+# %% ../nbs/tests/test_rmae.ipynb #664e580c
 def test_state_dict_keys_unchanged_by_default():
     keys = set(small().state_dict())
     assert set(small(decoder_attn_drop=.3, encoder_attn_drop=.1, target_norm={'mode': 'global_patch', 'stats': STATS | {
