@@ -48,7 +48,7 @@ def flagged_notebooks() -> list[Path]:
 def compare(out: Path, budget_s: float, batch_size: int = 512) -> list[dict]:
     "MAE / SBAM / MTO / SG-MAE on GPU-resident CIFAR-10, a tiny ViT, the same epoch count for each (fits `budget_s`)."
     import torch
-    from mimpaper.cli import build_data, experiment_config, run_pretrain
+    from mimpaper.runs import build_data, experiment_config, run_pretrain
     kw = dict(size='tiny', img_size=32, patch_size=4, dataset='cifar10', n_train=None, n_test=10000, batch_size=batch_size,
               blr=1.5e-4, device='cuda', train={'progress': False, 'ckpt_every': 0})
     t = time.time()

@@ -6,7 +6,7 @@ ROOT = Path(__file__).resolve().parents[1]; sys.path.insert(0, str(ROOT))
 import yaml, torch
 from mimpaper.evidence import run_arm, pooled_features
 from mimpaper.evaluation import linear_probe
-from mimpaper.cli import build_data, experiment_config
+from mimpaper.runs import build_data, experiment_config
 from mimpaper.core import default_device
 d = dict(yaml.safe_load(open(ROOT / 'nbs/experiments/profiles/cpu.yaml'))['defaults'])
 seeds, be, bank = d.pop('seeds'), d.pop('branch_epoch'), d.pop('monitor_bank')
