@@ -17,10 +17,10 @@ from .data import IMAGENET_MEAN, IMAGENET_STD
 from .core import ConfigError, DataError, default_device, seed_everything
 
 # %% auto #0
-__all__ = ['iter_batches', 'pool_tokens', 'extract_features', 'knn_predict', 'knn_accuracy', 'LARS', 'mae_finetune_transform',
-           'mae_linprobe_transform', 'CPUAugment', 'mae_mixup', 'linear_head', 'linear_probe', 'probe_model',
-           'linear_probe_official', 'layer_id_for_vit', 'param_groups_lrd', 'evaluate_top1', 'finetune', 'KNNMonitor',
-           'LinearProbeMonitor']
+__all__ = ['POOLS', 'iter_batches', 'pool_tokens', 'extract_features', 'knn_predict', 'knn_accuracy', 'LARS',
+           'mae_finetune_transform', 'mae_linprobe_transform', 'CPUAugment', 'mae_mixup', 'linear_head', 'linear_probe',
+           'probe_model', 'linear_probe_official', 'layer_id_for_vit', 'param_groups_lrd', 'evaluate_top1', 'finetune',
+           'KNNMonitor', 'LinearProbeMonitor']
 
 # %% ../nbs/07_evaluation.ipynb #72cab376
 def _as_batch(item) -> dict:
@@ -76,11 +76,26 @@ def _param_device(module: nn.Module | None) -> torch.device | None:
     p = next(module.parameters(), None) if module is not None else None
     return p.device if p is not None else None
 
+POOLS = ('cls', 'mean', 'gap')
+
 def pool_tokens(tokens: torch.Tensor, pool: str = 'cls') -> torch.Tensor:
-    "Pool encoder tokens `[N, 1+L, D]` to `[N, D]`: the cls token, or the mean of the patch tokens; `[N, D]` passes through."
-    if pool not in ('cls', 'mean'): raise ConfigError(f"pool must be 'cls' or 'mean', got {pool!r}")
+    """Pool encoder tokens `[N, 1+L, D]` to `[N, D]`: the cls token, the mean of the patch tokens, or `gap`, the
+    official global pool (the mean of the last block's patch tokens through a fresh `fc_norm`, i.e. LayerNorm without
+    affine: give it tokens *before* the final norm). `[N, D]` passes through."""
+    if pool not in POOLS: raise ConfigError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
     if tokens.ndim == 2: return tokens
+    if pool == 'gap': return F.layer_norm(tokens[:, 1:].mean(1), tokens.shape[-1:], eps=1e-6)   # fc_norm at init
     return tokens[:, 0] if pool == 'cls' else tokens[:, 1:].mean(1)
+
+def _features_fn(model_or_fn, pool: str, layer: int | None):
+    "`imgs -> tokens` for pooling `pool`: `gap` reads the last block's output (before the final norm) of a model with `blocks`."
+    if hasattr(model_or_fn, 'features'):
+        if pool == 'gap' and layer is None and hasattr(model_or_fn, 'blocks'): layer = len(model_or_fn.blocks) - 1
+        return lambda x: model_or_fn.features(x, layer=layer)
+    if callable(model_or_fn):
+        if layer is not None: raise ConfigError(f"layer={layer} needs a model with a `features(imgs, layer)` method")
+        return model_or_fn
+    raise ConfigError(f"model_or_fn must have `features(imgs, layer)` or be callable, got {type(model_or_fn).__name__}")
 
 @torch.no_grad()
 def extract_features(model_or_fn, data, pool: str = 'cls', layer: int | None = None, batch_size: int = 256,
@@ -89,14 +104,10 @@ def extract_features(model_or_fn, data, pool: str = 'cls', layer: int | None = N
     """Frozen features `[N, D]` (float32) and labels `[N]` of `data`, from `model.features(imgs, layer)` or a callable
     `fn(imgs) -> tokens`. The model is moved to `device` (default: where its parameters are), run in eval mode, and its
     train/eval mode restored. `max_samples` keeps the first samples; with `seed` they are a fixed random subset."""
-    if pool not in ('cls', 'mean'): raise ConfigError(f"pool must be 'cls' or 'mean', got {pool!r}")
+    if pool not in POOLS: raise ConfigError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
     module = _module_of(model_or_fn)
     device = torch.device(device) if device is not None else (_param_device(module) or default_device())
-    if hasattr(model_or_fn, 'features'): fn = lambda x: model_or_fn.features(x, layer=layer)
-    elif callable(model_or_fn):
-        if layer is not None: raise ConfigError(f"layer={layer} needs a model with a `features(imgs, layer)` method")
-        fn = model_or_fn
-    else: raise ConfigError(f"model_or_fn must have `features(imgs, layer)` or be callable, got {type(model_or_fn).__name__}")
+    fn = _features_fn(model_or_fn, pool, layer)
     was_training = module.training if module is not None else False
     if module is not None: module.to(device).eval()
     feats, labels, n = [], [], 0
@@ -314,7 +325,7 @@ def linear_probe_official(model, train_data, test_data, num_classes: int | None 
     if epochs < 1: raise ConfigError(f"epochs must be >= 1, got {epochs}")
     module = _module_of(model)
     device = torch.device(device) if device is not None else (_param_device(module) or default_device())
-    fn = (lambda x: model.features(x, layer=layer)) if hasattr(model, 'features') else model
+    fn = _features_fn(model, pool, layer)
     xt, yt = extract_features(model, test_data, pool, layer, extract_batch_size, device, amp)
     was_training = module.training if module is not None else False
     with _keep_rng(device):

@@ -601,8 +601,11 @@ def _precision(self: Trainer, need_feats, need_attn) -> dict:
 
 @patch
 def _measure_precision(self: Trainer, need_feats, need_attn) -> dict:
-    "Forward+backward of one real batch per candidate (no update; RNG states and gradients restored)."
+    "Forward+backward of one real batch per candidate (no update; RNG states, gradients and the model's and loss terms' state restored)."
     cfg, rng = self.cfg, _rng_state()
+    # a training-mode forward changes state besides the weights: BatchNorm running statistics, MoCo's momentum encoder
+    kept = [(o, {k: v.detach().clone() for k, v in o.state_dict().items()})
+            for o in (self.model, *self.loss_terms) if isinstance(o, torch.nn.Module)]
     try:
         batch = self._shard(next(iter(self.data.batches(cfg.batch_size, shuffle=False, aug=cfg.aug, seed=cfg.seed, epoch=0,
                                                         drop_last=True))))
@@ -617,6 +620,8 @@ def _measure_precision(self: Trainer, need_feats, need_attn) -> dict:
                 f"({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); fp32"}
     finally:
         self.opt.zero_grad(set_to_none=True); _set_rng_state(rng)
+        with torch.no_grad():
+            for o, sd in kept: o.load_state_dict(sd)
 
 # %% ../nbs/06_train.ipynb #53e45e84
 @patch

@@ -6,10 +6,10 @@
 __all__ = ['TINY', 'KW', 'test_encoder_keys_match_mae', 'test_momentum_update_is_ema', 'test_momentum_schedule',
            'test_infonce_2x2', 'test_two_views_differ_and_keep_shape', 'test_colour_jitter_hand_values',
            'test_supervised_epoch', 'test_mocov3_epoch', 'test_mocov3_needs_schedule',
-           'test_registered_for_experiment_config']
+           'test_registered_for_experiment_config', 'test_precision_measurement_leaves_no_trace']
 
 # %% ../nbs/tests/test_comparators.ipynb #77e90ce9
-import math
+import json, math
 import pytest
 import torch
 
@@ -155,3 +155,25 @@ def test_registered_for_experiment_config():
     cfg = experiment_config('supervised', size='micro', n_train=100, model={'num_classes': 10})
     assert cfg['model']['method'] == 'supervised'
     with pytest.raises(ConfigError, match='unknown comparator'): create_comparator('simclr')
+
+# %% ../nbs/tests/test_comparators.ipynb #d60cb83b
+def test_precision_measurement_leaves_no_trace(tmp_path, monkeypatch):
+    "`amp='auto'` on a CPU with native bf16 first measures real forward+backward steps: the run must equal one without them."
+    import mimpaper.train as T
+    def measured_fp32(step):                                     # every candidate's step runs, then fp32 is chosen
+        for cand in T.CPU_BF16_CANDIDATES: step(*cand)
+        return {'amp_dtype': 'fp32', 'attention': 'sdpa', 'reason': 'test: measured, fp32 chosen'}
+    def run(amp, out):
+        torch.manual_seed(0)
+        m = create_comparator('mocov3', 'micro', **TINY, dim=8, mlp_dim=16)
+        train_comparator(m, _data(), {**KW, 'amp': amp}, out_dir=out)
+        return m.state_dict()
+    ref = run(False, tmp_path / 'a')
+    monkeypatch.setattr(T, 'precision_plan', lambda amp, device, native=None: None)   # as on a CPU with native bf16
+    monkeypatch.setattr(T, 'measure_precision', measured_fp32)
+    monkeypatch.setattr(T, '_PRECISION_CACHE', {})
+    got = run('auto', tmp_path / 'b')
+    assert json.loads((tmp_path / 'b' / 'runtime.json').read_text())['reason'] == 'test: measured, fp32 chosen'
+    assert any('running_mean' in k for k in ref) and any(k.startswith('momentum_encoder.') for k in ref)
+    assert [k for k in ref if not torch.equal(ref[k], got[k])] == []     # BN statistics and the momentum encoder included
+

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['PARAMS', 'NOTEBOOKS', 'PROFILE', 'make_repo', 'set_profile', 'by_name', 'test_profile_validation',
-           'test_repo_profiles_load', 'test_run_resume_force_and_params', 'test_cli', 'test_ledger']
+           'test_repo_profiles_load', 'test_run_resume_force_and_params', 'test_cli', 'test_reproduction_check',
+           'test_ledger']
 
 # %% ../nbs/tests/test_reproduce.ipynb #95bafd58
 import json, sys, time
@@ -128,6 +129,25 @@ def test_cli(tmp_path, capsys):
     assert (root / 'runs/bad.ipynb').exists() and (root / 'results/rn/provenance.json').exists()
     assert cli_run_notebook(['nbs/experiments/bad.ipynb', '-p', 'should_fial', 'false', '--root', str(root)]) == 2
     assert "did you mean 'should_fail'" in capsys.readouterr().err
+
+# %% ../nbs/tests/test_reproduce.ipynb #c8a63b52
+def test_reproduction_check(tmp_path, capsys):
+    "`reproduce --check` (the main job): regenerate into PROFILE-check, compare every committed number, exit 1 on a difference."
+    root = make_repo(tmp_path, "defaults: {seed: 1}\nexperiments:\n  table: {depends_on: [ok]}\n  ok: {n: 3}\n")
+    reproduce('t', root=root, log=None)                          # the "committed" results
+    committed = (root / 'results/t/ok/values.json').read_text()
+    assert cli_reproduce(['--profile', 't', '--check', '--root', str(root)]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith('2/2 experiments reproduce the committed results')
+    assert '| ok | ran |' in out and out.count('| reproduces |') == 2
+    assert (root / 'results/t-check/ok/values.json').read_text() == committed   # regenerated beside, never over, the committed
+    assert (root / 'results/t/ok/values.json').read_text() == committed
+    v = json.loads(committed); v['squares'][2] = 5                # a committed number the notebook does not reproduce
+    (root / 'results/t/ok/values.json').write_text(json.dumps(v))
+    assert cli_reproduce(['--profile', 't', '--check', '--root', str(root)]) == 1
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith('1/2 experiments reproduce the committed results') and '| differs |' in out
+
 
 # %% ../nbs/tests/test_reproduce.ipynb #e4c627f7
 def test_ledger(tmp_path):
