@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['official_mae_forward', 'test_mae_matches_official_forward', 'test_state_dict_has_official_keys',
            'test_random_masking_semantics', 'test_simmim_block_masks', 'test_strict_official_checkpoint_loading',
-           'test_timm_export_loads_into_create_model', 'hf_to_official', 'test_matches_hugging_face_vitmae',
-           'test_ragged_masks_pad_without_leaking', 'test_bad_image_size_is_rejected']
+           'test_timm_export_loads_into_create_model', 'test_lightly_masked_vit_gives_our_encoder_tokens',
+           'hf_to_official', 'test_matches_hugging_face_vitmae', 'test_ragged_masks_pad_without_leaking',
+           'test_bad_image_size_is_rejected']
 
 # %% ../nbs/tests/test_models.ipynb #c615be0a
 import math
@@ -141,6 +142,23 @@ def test_timm_export_loads_into_create_model():
     assert x1.grad.abs().sum() > 0 and torch.allclose(x1.grad, x2.grad, rtol=1e-4, atol=1e-6)
     assert vit(imgs).shape == (2, 10)
     assert to_timm(m, num_classes=10, global_pool='avg')(imgs).shape == (2, 10)
+
+# %% ../nbs/tests/test_models.ipynb #321d0ab0
+def test_lightly_masked_vit_gives_our_encoder_tokens():
+    "Peer conformance: lightly's `MaskedVisionTransformerTIMM` over our exported encoder, keeping our visible tokens, gives our encoder's tokens."
+    from lightly.models.modules import MaskedVisionTransformerTIMM
+    torch.manual_seed(0)
+    m = small_mae().eval()
+    imgs, noise = torch.randn(3, 3, 32, 32), torch.rand(3, 64)
+    with torch.no_grad():
+        out = m(imgs, 0.75, noise=noise)
+        ids_keep = out.mask_out.ids_shuffle[:, :out.mask_out.len_keep_max]               # [N, K], in our order
+        idx_keep = torch.cat([torch.zeros(3, 1, dtype=torch.long), ids_keep + 1], 1)    # lightly: the cls token is index 0
+        mvt = MaskedVisionTransformerTIMM(vit=to_timm(m).eval(), weight_initialization='skip', pos_embed_initialization='skip')   # keep our weights (lightly re-initializes by default)
+        tok = mvt.encode(imgs, idx_keep=idx_keep)
+    assert tok.shape == out.latent.shape == (3, 1 + 16, 64)
+    assert torch.allclose(tok, out.latent, atol=1e-5)
+
 
 # %% ../nbs/tests/test_models.ipynb #adf40f27
 def hf_to_official(sd: dict) -> dict:
