@@ -337,16 +337,19 @@ def load_snapshot(run_dir: str | Path, epoch: int) -> torch.nn.Module:
     return model.eval()
 
 # %% ../nbs/08_runs.ipynb #b32a4a8d
-def experiment_config(method: str = 'mae', size: str = 'micro', img_size: int = 32, patch_size: int = 4,
+_M, _DA, _T = DEFAULT_CONFIG['model'], DEFAULT_CONFIG['data'], DEFAULT_CONFIG['train']   # one place for the small-CPU defaults
+
+def experiment_config(method: str = 'mae', size: str = _M['size'], img_size: int = _M['img_size'], patch_size: int = _M['patch_size'],
                       embed_dim: int | None = None, depth: int | None = None, num_heads: int | None = None,
-                      decoder_embed_dim: int = 128, decoder_depth: int = 2, decoder_num_heads: int = 4,
-                      dataset: str = 'synthetic', data_root: str | None = None, n_train: int | None = 5000, n_val: int = 0,
-                      n_test: int | None = 1000, seed: int = 0, epochs: int = 10, batch_size: int = 128, blr: float = 1e-3,
-                      warmup_epochs: float = 1, mask_ratio: float | None = None, device: str = 'auto', knn_every: int = 0,
-                      model: dict | None = None, train: dict | None = None, masker: Any = None,
+                      decoder_embed_dim: int = _M['decoder_embed_dim'], decoder_depth: int = _M['decoder_depth'],
+                      decoder_num_heads: int = _M['decoder_num_heads'], dataset: str = _DA['dataset'], data_root: str | None = None,
+                      n_train: int | None = _DA['n_train'], n_val: int = _DA['n_val'], n_test: int | None = _DA['n_test'],
+                      seed: int = 0, epochs: int = _T['epochs'], batch_size: int = _T['batch_size'], blr: float = _T['blr'],
+                      warmup_epochs: float = _T['warmup_epochs'], mask_ratio: float | None = None, device: str = 'auto',
+                      knn_every: int = 0, model: dict | None = None, train: dict | None = None, masker: Any = None,
                       loss_terms: list | None = None) -> dict:
     """A validated run config from the experiment notebooks' standard parameters; `model`/`train` add or override
-    keys of those sections (e.g. `model={'decoder_attn_drop': 0.3}`). SimMIM gets its own lr batch scale (512)."""
+    keys of those sections (e.g. `model={'decoder_attn_drop': 0.3}`). SimMIM gets its own lr batch scale (512). Defaults: `DEFAULT_CONFIG`, as for the command line."""
     m = {'method': method, 'size': size, 'img_size': img_size, 'patch_size': patch_size}
     m.update({k: v for k, v in dict(embed_dim=embed_dim, depth=depth, num_heads=num_heads).items() if v is not None})
     if method == 'mae': m.update(decoder_embed_dim=decoder_embed_dim, decoder_depth=decoder_depth,
