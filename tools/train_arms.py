@@ -35,4 +35,9 @@ def main(argv=None):
         if a.arm == 'mae': evaluate_run(run, data, init=True)
         print(f"{a.arm} seed {s}: kNN {ev['knn_top1']:.2f}, probe {ev['probe_top1']:.2f} ({time.time() - t:.0f} s)", flush=True)
 
-if __name__ == '__main__': sys.exit(main())
+if __name__ == '__main__':
+    from mimpaper.core import ConfigError, DataError
+    from mimpaper.train import Interrupted
+    try: sys.exit(main())
+    except (ConfigError, DataError) as e: sys.exit(f"train_arms: error: {e}")
+    except Interrupted as e: sys.exit(f"train_arms: {e}")
