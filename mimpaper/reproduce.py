@@ -185,6 +185,7 @@ def load_profile(name_or_path: str | Path | Profile, root: str | Path | None = N
     except UnicodeDecodeError as e: raise ConfigError(f"profile '{pname}' ({path}) is not UTF-8 text (byte {e.start})") from None
     except yaml.YAMLError as e: raise ConfigError(f"profile '{pname}' ({path}) is not valid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(raw, dict): raise ConfigError(f"profile '{pname}' must be a mapping with keys {', '.join(PROFILE_KEYS)}")
+    if not raw: raise ConfigError(f"profile '{pname}' ({path}) is empty; give defaults: {{...}} and experiments: {{NAME: {{...}}}}")
     for k in raw:
         if k not in PROFILE_KEYS and not str(k).startswith('x-'):
             raise ConfigError(f"profile '{pname}': unknown top-level key '{k}'{_suggest(k, PROFILE_KEYS)}")

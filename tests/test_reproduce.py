@@ -65,6 +65,13 @@ def test_profile_validation(tmp_path):
         with pytest.raises(ConfigError, match=match) as e: load_profile('t', root)
         assert '\n' not in str(e.value)
     with pytest.raises(ConfigError, match="unknown profile 'tt'; did you mean 't'"): load_profile('tt', root)
+    broken = [(b"experiments: [\n", "is not valid YAML"), (b"- a\n- b\n", "must be a mapping with keys"),
+              (b"", "is empty; give defaults"),
+              (b"experiments:\n  ok: {}\n# \xff\xfe\n", r"is not UTF-8 text \(byte")]
+    for raw, match in broken:                                    # a broken profile file: one line, no traceback
+        (root / 'nbs/experiments/profiles/t.yaml').write_bytes(raw)
+        with pytest.raises(ConfigError, match=match) as e: load_profile('t', root)
+        assert '\n' not in str(e.value)
 
 def test_repo_profiles_load():
     root = find_root()
