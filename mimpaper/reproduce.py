@@ -427,15 +427,16 @@ def reproduce(profile: str | Path | Profile = 'smoke', only: list[str] | None = 
 
 # %% ../nbs/09_reproduce.ipynb #af8cf2e2
 CHECK_SUFFIX = '-check'
-TIMING = re.compile(r'(wall|time|date|seconds|threads|^cpu$|(^|[._])(img_s|eval_s|refresh_s|amt_refresh_s|ms|step_ms|cached)$)', re.I)
+TIMING = re.compile(r'(wall|time|date|seconds|threads|overhead|^cpu$|(^|[._])(img_s|eval_s|refresh_s|amt_refresh_s|train_s|ms|step_ms|cached)(_mean|_std|_median|_min|_max)?$)', re.I)
 
 def _flatten(obj, key: str, out: dict):
     if isinstance(obj, dict):
-        for k, v in obj.items(): _flatten(v, f'{key}.{k}', out)
+        for k, v in obj.items():
+            if not TIMING.search(str(k)): _flatten(v, f'{key}.{k}', out)   # a timing key drops its whole subtree
     elif isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj): _flatten(v, f'{key}[{i}]', out)
     elif isinstance(obj, (int, float)) and not isinstance(obj, bool) and obj == obj:
-        if not TIMING.search(key.rsplit('.', 1)[-1].split('[')[0]): out[key] = float(obj)
+        out[key] = float(obj)
 
 def result_numbers(exp_dir: str | Path) -> dict[str, float]:
     "Every number of an experiment's results folder: JSON leaves (`file.key.sub[i]`) and CSV cells (`file:col[row]`), no timings."
