@@ -76,7 +76,7 @@ def arm_config(arm: str, std: dict, seed: int, branch_epoch: int, trunk_ckpt: st
     cfg['train'].update(o.get('train', {}))
     if 'masker' in o: cfg['masker'] = o['masker']
     if 'loss_terms' in o: cfg['loss_terms'] = o['loss_terms']
-    cfg['train'].update(init_from=str(trunk_ckpt), init_mode='branch')
+    cfg['train'].update(init_from=str(Path(trunk_ckpt).resolve()), init_mode='branch')   # one spelling of the trunk (cwd-relative or absolute) -> one run key
     return validate_config(cfg)
 
 # %% ../nbs/13_evidence.ipynb #fb417001
