@@ -495,7 +495,7 @@ class _FeatureMonitor:
     def __init__(self, train_data, test_data, every: int = 1, pool: str = 'cls', layer: int | None = None,
                  n_train: int | None = None, batch_size: int = 256, amp: bool = True, seed: int = 0):
         if every < 1: raise ConfigError(f"every must be >= 1, got {every}")
-        if pool not in ('cls', 'mean'): raise ConfigError(f"pool must be 'cls' or 'mean', got {pool!r}")
+        if pool not in POOLS: raise ConfigError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
         self.train_data, self.test_data, self.every, self.pool, self.layer = train_data, test_data, every, pool, layer
         self.n_train, self.batch_size, self.amp, self.seed = n_train, batch_size, amp, seed
 
