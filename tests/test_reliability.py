@@ -158,7 +158,8 @@ def _tiny_model(seed=0): return tiny_mae(seed, img_size=16, patch_size=4, depth=
 
 def _data(): return synthetic_data(64, img_size=16, device='cpu')
 
-KW = {'epochs': 2, 'batch_size': 16, 'blr': 1e-3, 'warmup_epochs': 1, 'log_every': 2, 'progress': False, 'device': 'cpu'}
+# amp=False: amp='auto' picks a CPU precision by timing, per process; bit-identical resume needs one fixed precision
+KW = {'epochs': 2, 'batch_size': 16, 'blr': 1e-3, 'warmup_epochs': 1, 'log_every': 2, 'progress': False, 'device': 'cpu', 'amp': False}
 
 def _load_warn(ck):
     with warnings.catch_warnings(record=True) as w:
@@ -274,7 +275,7 @@ def train(out, steps_log=None):
         model = create_model('mae', 'micro', img_size=16, patch_size=4, embed_dim=32, depth=1, num_heads=2,
                              decoder_embed_dim=32, decoder_depth=1, decoder_num_heads=2, norm_pix_loss=True)
         data = GPUData(load_tensors('synthetic', 'train', img_size=16, n=64), device='cpu')
-        cfg = {'epochs': 2, 'batch_size': 16, 'blr': 1e-3, 'warmup_epochs': 1, 'log_every': 2, 'progress': False,
+        cfg = {'epochs': 2, 'batch_size': 16, 'blr': 1e-3, 'warmup_epochs': 1, 'log_every': 2, 'progress': False, 'amp': False,
                'device': 'cpu', 'dist_timeout': 30, 'ckpt_every_steps': 3}
         t = T.Trainer(model, data, cfg, out_dir=out, masker=IndexMasker(), callbacks=[Fail()])
         t.fit()
