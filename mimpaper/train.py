@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_train.ipynb #b8c2df42
 from __future__ import annotations
-import contextlib, csv, dataclasses, math, os, random, signal, sys, threading, time, warnings
+import contextlib, copy, csv, dataclasses, math, os, random, signal, sys, threading, time, warnings
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -454,7 +454,7 @@ def state_dict(self: Trainer, epoch: int, micro: int) -> dict:
     return {'model': self.model.state_dict(), 'optimizer': self.opt.state_dict(), 'epoch': epoch, 'micro': micro,
             'param_names': [[names[id(p)] for p in g['params']] for g in self.opt.param_groups],
             'step': self.step, 'skipped': self.skipped, 'rng': _rng_state(), 'cfg': dataclasses.asdict(self.cfg),
-            'history': self.history, 'hooks': self._hook_states(),
+            'history': self.history, 'hooks': self._hook_states(), 'precision': getattr(self, 'precision', None),
             'sums': {k: v.cpu() for k, v in getattr(self, '_sums', {}).items()} if micro else {},
             'ep_sums': {k: v.cpu() for k, v in getattr(self, '_ep_sums', {}).items()} if micro else {}}
 
@@ -466,6 +466,12 @@ def _hook_states(self: Trainer) -> dict:
     return out
 
 @patch
+def _load_hook_states(self: Trainer, states: dict):
+    objs = [getattr(self.model, 'masker', None), *self.loss_terms, *self.callbacks]
+    for i, s in states.items():
+        if hasattr(objs[int(i)], 'load_state_dict'): objs[int(i)].load_state_dict(s)
+
+@patch
 def _restore(self: Trainer, state: dict):
     self.model.load_state_dict(state['model']); self.opt.load_state_dict(state['optimizer'])
     self.start_epoch, self.start_micro, self.step = state['epoch'], state['micro'], state['step']
@@ -473,9 +479,8 @@ def _restore(self: Trainer, state: dict):
     self._sums = {k: v.to(self.device) for k, v in state.get('sums', {}).items()}
     self._ep_sums = {k: v.to(self.device) for k, v in state.get('ep_sums', {}).items()}
     self._pending_rng = state['rng']                                 # set where the saving run stood (see `fit`)
-    objs = [getattr(self.model, 'masker', None), *self.loss_terms, *self.callbacks]
-    for i, s in state.get('hooks', {}).items():
-        if hasattr(objs[int(i)], 'load_state_dict'): objs[int(i)].load_state_dict(s)
+    self._load_hook_states(state.get('hooks', {}))
+    self._resumed_precision = state.get('precision')                  # `auto` keeps it (see `_precision`)
     self.log.truncate(self.step, self.start_epoch)
     self.last_ckpt = Path(state['_path']).name
     if self.rank == 0: print(f"resumed from {state['_path']} at epoch {self.start_epoch}, step {self.step}")
@@ -584,7 +589,10 @@ def _precision(self: Trainer, need_feats, need_attn) -> dict:
     "The step's precision (see Precision above); measured once per process and setup under `amp='auto'` on a bf16 CPU."
     from mimpaper.core import cpu_info, device_name
     cfg = self.cfg
-    plan = precision_plan(cfg.amp, self.device)
+    plan, resumed = precision_plan(cfg.amp, self.device), getattr(self, '_resumed_precision', None)
+    if plan is None and resumed and resumed.get('amp_dtype') in ('fp32', 'bf16') and resumed.get('attention') in ATTENTION_PATHS:
+        plan = {'amp_dtype': resumed['amp_dtype'], 'attention': resumed['attention'],
+                'reason': f"train.amp='auto', resumed: the precision the checkpoint recorded ({resumed.get('reason', '')})"}
     if plan is None:
         key = (type(self.model).__name__, repr(getattr(self.model, 'arch', None)), cfg.batch_size // self.world, cfg.mask_ratio,
                tuple(type(t).__name__ for t in self.loss_terms), type(getattr(self.model, 'masker', None)).__name__,
@@ -606,6 +614,7 @@ def _measure_precision(self: Trainer, need_feats, need_attn) -> dict:
     # a training-mode forward changes state besides the weights: BatchNorm running statistics, MoCo's momentum encoder
     kept = [(o, {k: v.detach().clone() for k, v in o.state_dict().items()})
             for o in (self.model, *self.loss_terms) if isinstance(o, torch.nn.Module)]
+    hooks = copy.deepcopy(self._hook_states())                   # masker, loss terms and callbacks that count calls
     try:
         batch = self._shard(next(iter(self.data.batches(cfg.batch_size, shuffle=False, aug=cfg.aug, seed=cfg.seed, epoch=0,
                                                         drop_last=True))))
@@ -622,6 +631,7 @@ def _measure_precision(self: Trainer, need_feats, need_attn) -> dict:
         self.opt.zero_grad(set_to_none=True); _set_rng_state(rng)
         with torch.no_grad():
             for o, sd in kept: o.load_state_dict(sd)
+        self._load_hook_states(hooks)
 
 # %% ../nbs/06_train.ipynb #53e45e84
 @patch

@@ -55,7 +55,8 @@ TINY = ['model.embed_dim=32', 'model.depth=1', 'model.num_heads=2', 'model.img_s
         'model.decoder_embed_dim=32', 'model.decoder_depth=1', 'model.decoder_num_heads=2',
         'data.n_train=256', 'data.n_test=16', 'train.batch_size=32', f'train.epochs={EPOCHS}', 'train.warmup_epochs=1',
         f'train.ckpt_every_steps={CKPT_STEPS}', 'train.log_every=2', 'train.progress=false', 'train.device=cpu',
-        'train.keep_last=2']
+        'train.keep_last=2', 'train.amp=false']   # one fixed precision: under 'auto' the uninterrupted run and the killed one
+                                                # each time trial steps, and on a bf16 CPU they may choose differently
 
 # the pre-training command, with the two test-only kill hooks (see above)
 DRIVER = r'''
