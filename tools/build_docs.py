@@ -635,12 +635,13 @@ def build(out_dir: str | Path | None = None, *, results: str | Path | None = Non
         for p in pages:
             site.pages[p.src_nb.resolve()] = (p.page, None); site.html_pages[f'{p.name}.html'] = p.page
             site.labels |= p.labels()
-        ledger, bench = results / 'LEDGER.md', sorted((results / 'bench').glob('*.md')) if (results / 'bench').is_dir() else []
+        ledger, bench = results / 'LEDGER.md', sorted((results / 'bench').rglob('*.md')) if (results / 'bench').is_dir() else []
+        bname = lambda b: b.relative_to(results / 'bench').with_suffix('').as_posix()   # 'bench', 'cpu-xeon-amx/bench'
         exp_nbs = sorted((nbs / 'experiments').glob('*.ipynb'))
         if ledger.is_file(): site.pages[ledger.resolve()] = ('ledger.md', None)
-        for b in bench: site.pages[b.resolve()] = ('benchmarks.md', f'bench-{slug(b.stem)}')
+        for b in bench: site.pages[b.resolve()] = ('benchmarks.md', f'bench-{slug(bname(b))}')
         for e in exp_nbs: site.pages[e.resolve()] = ('experiments.md', f'experiment-{slug(e.stem)}')
-        site.labels |= {f'bench-{slug(b.stem)}' for b in bench} | {f'experiment-{slug(e.stem)}' for e in exp_nbs}
+        site.labels |= {f'bench-{slug(bname(b))}' for b in bench} | {f'experiment-{slug(e.stem)}' for e in exp_nbs}
         if readme.is_file(): site.pages[readme.resolve()] = ('index.md', None)
 
         # API pages
@@ -658,8 +659,8 @@ def build(out_dir: str | Path | None = None, *, results: str | Path | None = Non
         if bench:
             s = ['# Benchmarks\n']
             for b in bench:
-                s.append(f'(bench-{slug(b.stem)})=\n## {b.stem}\n')
-                s.append(site.rewrite(demote(quarto_to_myst(b.read_text(encoding='utf-8')), 3), b.parent, Path('benchmarks.md'), f'results/bench/{b.name}'))
+                s.append(f'(bench-{slug(bname(b))})=\n## {bname(b)}\n')
+                s.append(site.rewrite(demote(quarto_to_myst(b.read_text(encoding='utf-8')), 3), b.parent, Path('benchmarks.md'), f'results/bench/{bname(b)}.md'))
             extra.append(site.write('benchmarks.md', '\n'.join(s)))
         s = ['# Experiments\n', 'The experiment notebooks (`nbs/experiments/`), run with papermill by `mimpaper reproduce`; '
              'their results fill the paper pages.\n']
