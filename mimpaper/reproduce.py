@@ -19,8 +19,9 @@ __all__ = ['RUNNER_PARAMS', 'PROFILE_KEYS', 'EXPERIMENT_KEYS', 'MARKER', 'SUMMAR
            'ARTIFACT_COLUMNS', 'LEDGER_COLUMNS', 'PROFILE_RANK', 'find_root', 'experiments_dir', 'profiles_dir',
            'notebook_parameters', 'Experiment', 'Profile', 'profile_names', 'load_profile', 'experiment_params',
            'NotebookFailed', 'kernel_python', 'run_notebook', 'results_dir', 'experiment_state', 'plan_table',
-           'reproduce', 'result_numbers', 'compare_numbers', 'check_reproduction', 'cli_reproduce', 'cli_run_notebook',
-           'ledger_notes', 'read_artifacts', 'read_claims', 'claim_verdicts', 'ledger_rows', 'render_ledger']
+           'collect_walltime', 'reproduce', 'result_numbers', 'compare_numbers', 'check_reproduction', 'cli_reproduce',
+           'cli_run_notebook', 'ledger_notes', 'read_artifacts', 'read_claims', 'claim_verdicts', 'ledger_rows',
+           'render_ledger']
 
 # %% ../nbs/09_reproduce.ipynb #21bdb9cb
 def find_root(root: str | Path | None = None) -> Path:
@@ -372,6 +373,39 @@ def _run_experiment(p: Profile, name: str, params: dict, deps: dict, log_output:
     atomic_json(out / MARKER, {**rec, 'status': 'ok', 'finished': _now(), 'wall_s': round(time.time() - t0, 2)})
     return 'ran', f"results in {_rel(out, root)}"
 
+# %% ../nbs/09_reproduce.ipynb #51403b4a
+def collect_walltime(profile_dir: str | Path) -> pd.DataFrame | None:
+    "Per-experiment wall time and machine, per-run training seconds: `walltime.csv` and `WALLTIME.md`; None without results."
+    d, exps, runs = Path(profile_dir), [], {}
+    provs = [(f.parent, _read_json(f)) for f in sorted(d.glob('*/provenance.json'))]
+    for e, prov in sorted(provs, key=lambda x: str(x[1].get('date', ''))):          # earliest first
+        t = pd.read_csv(e / 'timing.csv').to_dict('records') if (e / 'timing.csv').exists() else []
+        new = 0.
+        for r in t:
+            k = f"{r['arm']}-s{r['seed']}"
+            own = r.get('own_train_s', float('nan'))                 # older results: all epochs, a branch's trunk too
+            upper = pd.isna(own) and r['arm'] != 'mae'
+            v = r.get('run_train_s') if pd.isna(own) else own
+            if k not in runs and pd.notna(v):
+                runs[k] = {'run': k, 'train_s': float(v), 'precision': r.get('precision'), 'experiment': e.name,
+                           'note': "includes the trunk's epochs (older timing.csv)" if upper else ''}
+                new += float(v)
+        exps.append({'experiment': e.name, 'machine': prov.get('cpu') or prov.get('device_name'), 'date': str(prov.get('date', ''))[:16],
+                     'notebook_s': prov.get('wall_time_total_s', prov.get('wall_time_s')), 'runs': len(t), 'new_runs_train_s': round(new, 1)})
+    if not exps: return None
+    ex, rn = pd.DataFrame(exps), pd.DataFrame(runs.values(), columns=['run', 'train_s', 'precision', 'experiment', 'note'])
+    atomic_write(d / 'walltime.csv', rn.to_csv(index=False))
+    train, nbs, n_up = rn.train_s.sum(), pd.to_numeric(ex.notebook_s, errors='coerce').sum(), int((rn.note != '').sum())
+    lines = [f"# Wall time, profile `{d.name}`", '',
+             f"Training compute to regenerate the profile once: **{train:,.0f} s ({train / 3600:.2f} h)** over {len(rn)} runs "
+             f"(each run once, under the earliest experiment that recorded it"
+             + (f"; an upper bound: {n_up} branch runs recorded before `own_train_s` count their trunk's epochs too" if n_up else '')
+             + f"); the experiment notebooks themselves: {nbs:,.0f} s "
+             "(near zero where every run was cached). Machines: " + ', '.join(sorted(ex.machine.dropna().astype(str).unique())) + '.', '',
+             _md_table(ex), '', '## Runs', '', _md_table(rn)]
+    atomic_write(d / 'WALLTIME.md', '\n'.join(lines) + '\n')
+    return ex
+
 # %% ../nbs/09_reproduce.ipynb #17cd7407
 def reproduce(profile: str | Path | Profile = 'smoke', only: list[str] | None = None, force: bool = False,
               root: str | Path | None = None, log: Callable[[str], Any] | None = print,
@@ -421,6 +455,9 @@ def reproduce(profile: str | Path | Profile = 'smoke', only: list[str] | None = 
             log(f"claims: {_rel(root / 'results' / p.name / 'CLAIMS.csv', root)} ({len(cl)} rows: "
                 + ', '.join(f"{counts.get(v, 0)} {v}" for v in ('supported', 'contradicted', 'inconclusive', 'not-tested')) + ')')
     except Exception as ex: log(f"warning: could not collect the claims: {type(ex).__name__}: {_first_line(ex)}")
+    try:
+        if collect_walltime(root / 'results' / p.name) is not None: log(f"wall time: {_rel(root / 'results' / p.name / 'WALLTIME.md', root)}")
+    except Exception as ex: log(f"warning: could not collect the wall times: {type(ex).__name__}: {_first_line(ex)}")
     try: log(f"ledger: {_rel(render_ledger(root), root)}")
     except Exception as ex: log(f"warning: could not render the ledger: {type(ex).__name__}: {_first_line(ex)}")
     return df
