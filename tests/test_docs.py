@@ -59,6 +59,9 @@ def _results(tmp_path):
     (exp / 'report.md').write_text('# Demo report\n\nThe loss falls.\n\n::: {.callout-note}\nsmoke profile\n:::\n')
     (exp / 'metrics.csv').write_text('epoch,loss\n0,1.0\n1,0.5\n')
     (tmp_path / 'results' / 'LEDGER.md').write_text('| artifact | status |\n|---|---|\n| Table 2 | ok |\n')
+    for sub, text in (('', 'top-level bench qwerty'), ('cpu-demo', 'machine bench asdfgh')):     # bench pages, one per folder
+        (tmp_path / 'results' / 'bench' / sub).mkdir(parents=True, exist_ok=True)
+        (tmp_path / 'results' / 'bench' / sub / 'bench.md').write_text(f'# Benchmark\n\n{text}\n')
     arts = tmp_path / 'artifacts.csv'
     arts.write_text('paper,artifact,kind,caption,claim,experiment\nMTO,Table 9,table,Demo caption,A distinctive claim xyzzy,mto_demo\n')
     return tmp_path / 'results', arts
@@ -88,6 +91,8 @@ def test_site(tmp_path):
     assert m and (out / 'papers' / m.group(1)).resolve().is_file()
     assert 'Demo report' in mto and 'A distinctive claim xyzzy' in mto and 'admonition' in mto and '<table' in mto
     assert (out / 'ledger.html').exists() and (out / 'experiments.html').exists()
+    bench = (out / 'benchmarks.html').read_text()                  # every bench page, a subfolder's too, with its own anchor
+    assert 'top-level bench qwerty' in bench and 'machine bench asdfgh' in bench and 'id="bench-cpu-demo-bench"' in bench
     for p in ('rmae', 'sbam', 'sgmae'): assert 'No results yet' in (out / 'papers' / f'{p}.html').read_text()
 
 # %% ../nbs/tests/test_docs.ipynb #d6509ed9
