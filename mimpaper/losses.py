@@ -72,10 +72,10 @@ def build_loss_terms(spec: list | None = None) -> list[LossTerm]:
 # %% ../nbs/05_losses.ipynb #65c711b3
 def _row_entropy(z: Tensor, cols: Tensor) -> Tensor:
     "Entropy of the softmax of each row of `z: [N, L, L]` over the columns `cols: [N, 1, L]` (bool) -> `[N, L]`."
-    zc = z.masked_fill(~cols, float('-inf'))
-    lse = zc.logsumexp(-1, keepdim=True)                          # [N, L, 1]
-    A = (zc - lse).exp()                                          # A: rows of psi, exactly 0 outside cols
-    return lse[..., 0] - (A * z.masked_fill(~cols, 0.)).sum(-1)  # -sum A log A = lse - sum A z
+    logA = z.masked_fill(~cols, float('-inf')).log_softmax(-1)   # (z - max) - log sum exp(z - max): exact differences
+    logA = logA.masked_fill(~cols, 0.)                            # log A <= 0, 0 outside cols
+    A = logA.exp() * cols                                         # A: rows of psi, exactly 0 outside cols
+    return -(A * logA).sum(-1)                                    # each term -A log A >= 0: no cancellation
 
 def heterogeneity(x: Tensor, mask: Tensor, visible: Tensor | None = None) -> Tensor:
     "MTO Eq. 2: mean entropy of masked tokens' softmax affinity to the visible tokens -> `[N]`."
