@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_evidence.ipynb #db8be429
 from __future__ import annotations
-import copy, json, time
+import copy, functools, json, time
 from pathlib import Path
 from typing import Callable
 
@@ -13,14 +13,14 @@ import torch
 from .core import ConfigError, atomic_json, params_hash, seed_everything
 
 # %% auto #0
-__all__ = ['ARMS', 'PROTOCOL', 'register_arm', 'arm_overrides', 'baseline_config', 'arm_config', 'trunk_checkpoint', 'run_arm',
-           'pooled_features', 'evaluate_encoder', 'evaluate_run']
+__all__ = ['ARMS', 'PROTOCOL', 'register_arm', 'arm_overrides', 'global_target_arm', 'baseline_config', 'arm_config',
+           'trunk_checkpoint', 'run_arm', 'pooled_features', 'evaluate_encoder', 'evaluate_run']
 
 # %% ../nbs/13_evidence.ipynb #cfac34bc
 ARMS: dict[str, Callable[[dict], dict]] = {}
 
 def register_arm(name: str):
-    "Decorator: `fn(std) -> {'model'?, 'masker'?, 'loss_terms'?, 'train'?}` registered as arm `name`."
+    "Decorator: `fn(std) -> {'model'?, 'masker'?, 'loss_terms'?, 'train'?}` registered as arm `name` (`std` also holds `branch_epoch` and `seed`)."
     def deco(fn):
         ARMS[name] = fn
         return fn
@@ -44,6 +44,25 @@ def _mto(std):
 
 register_arm('mto')(_mto)
 register_arm('rmae-none')(lambda std: {'model': {'target_norm': 'raw+patch'}})
+
+@functools.lru_cache(maxsize=4)
+def _train_stats(dataset, data_root, img_size, patch_size, n_train, n_val, n_test, seed) -> dict:
+    "Eq. 3's population statistics of the seed's training split (the images the run trains on; JSON-cached in `data/stats`)."
+    from mimpaper.data import make_data
+    from mimpaper.targets import target_stats
+    d = make_data(dataset, root=data_root, img_size=img_size, n_train=n_train, n_val=n_val, n_test=n_test, seed=seed, device='cpu')
+    return target_stats(d['train'], patch_size)
+
+def global_target_arm(mode: str) -> Callable[[dict], dict]:
+    "An arm whose reconstruction target is RMAE's population-normalized `mode` (`'global_patch+patch'`, ...)."
+    def arm(std):
+        from mimpaper.targets import target_norm_spec
+        st = _train_stats(std['dataset'], std.get('data_root'), std['img_size'], std['patch_size'], std.get('n_train'),
+                          std.get('n_val', 0), std.get('n_test'), std.get('seed', 0))
+        return {'model': {'target_norm': target_norm_spec(mode, stats=st)}}
+    return arm
+
+register_arm('rmae-gpatch')(global_target_arm('global_patch+patch'))
 register_arm('dropedge')(lambda std: {'model': {'decoder_attn_drop': 0.3}})
 register_arm('mid')(lambda std: {'model': {'mid_mask_ratio': 0.25}})
 register_arm('mid-drop')(lambda std: {'model': {'mid_mask_ratio': 0.25, 'mid_mask_decode': False}})
@@ -71,7 +90,7 @@ def arm_config(arm: str, std: dict, seed: int, branch_epoch: int, trunk_ckpt: st
     from mimpaper.runs import validate_config
     cfg = baseline_config(std, seed, branch_epoch, monitor_bank)
     if arm == 'mae': return cfg
-    o = arm_overrides(arm, {**std, 'branch_epoch': branch_epoch})
+    o = arm_overrides(arm, {**std, 'branch_epoch': branch_epoch, 'seed': seed})
     cfg['model'].update(o.get('model', {}))
     cfg['train'].update(o.get('train', {}))
     if 'masker' in o: cfg['masker'] = o['masker']
