@@ -13,8 +13,9 @@ import torch
 from .core import ConfigError, atomic_json, params_hash, seed_everything
 
 # %% auto #0
-__all__ = ['ARMS', 'PROTOCOL', 'register_arm', 'arm_overrides', 'global_target_arm', 'baseline_config', 'arm_config',
-           'trunk_checkpoint', 'run_arm', 'pooled_features', 'evaluate_encoder', 'evaluate_run']
+__all__ = ['ARMS', 'PROTOCOL', 'register_arm', 'arm_overrides', 'global_target_arm', 'ratio_arm', 'mto_subset_arm',
+           'baseline_config', 'arm_config', 'trunk_checkpoint', 'run_arm', 'pooled_features', 'evaluate_encoder',
+           'evaluate_run']
 
 # %% ../nbs/13_evidence.ipynb #cfac34bc
 ARMS: dict[str, Callable[[dict], dict]] = {}
@@ -73,6 +74,26 @@ register_arm('amt')(lambda std: {'masker': {'name': 'amt', 'start_epoch': std['b
 register_arm('sg')(lambda std: {'masker': {'name': 'informed', 'start': std['branch_epoch'], 'refresh_every': 2}})
 register_arm('sg-nohint')(lambda std: {'masker': {'name': 'informed', 'start': std['branch_epoch'], 'refresh_every': 2, 'hint': 'none'}})
 register_arm('all')(lambda std: {'masker': {'name': 'sbam', 'amr': True}, 'model': {'decoder_attn_drop': 0.3}, **_mto(std)})
+
+def ratio_arm(base: str, ratio: float) -> Callable[[dict], dict]:
+    "Arm `base` trained at masking ratio `ratio` from the branch on (SBAM Fig. 3's robustness over ratios)."
+    def arm(std):
+        o = arm_overrides(base, std)
+        return {**o, 'train': {**o.get('train', {}), 'mask_ratio': ratio}}
+    return arm
+
+for _r in (0.6, 0.9):
+    for _base in ('mae', 'sbam'): register_arm(f'{_base}-r{round(_r * 100)}')(ratio_arm(_base, _r))
+
+def mto_subset_arm(*terms: str) -> Callable[[dict], dict]:
+    "MTO with only `terms` of `('spa', 'e', 'r')` on (default weights), the other losses at weight 0 (MTO Table 3)."
+    def arm(std):
+        from mimpaper.mto import mto_terms
+        return {'loss_terms': mto_terms(**{f'w_{t}': 0.0 for t in ('spa', 'e', 'r') if t not in terms})}
+    return arm
+
+for _ts in (('spa',), ('e',), ('r',), ('spa', 'e'), ('spa', 'r'), ('e', 'r')): register_arm('mto-' + '-'.join(_ts))(mto_subset_arm(*_ts))
+
 
 # %% ../nbs/13_evidence.ipynb #c70e6f50
 def baseline_config(std: dict, seed: int, branch_epoch: int, monitor_bank: int | None = None) -> dict:

@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['TINY', 'test_branch_with_the_mae_arm_is_the_uninterrupted_run',
            'test_branch_keeps_the_schedule_and_new_parameters_start_fresh',
-           'test_run_arm_shares_the_baseline_between_arms', 'test_one_seed_is_never_a_verdict']
+           'test_run_arm_shares_the_baseline_between_arms', 'test_ratio_and_mto_subset_arms_train_what_they_name',
+           'test_one_seed_is_never_a_verdict', 'test_ratio_robustness_notebook_pimr_on_hand_made_scores']
 
 # %% ../nbs/tests/test_evidence.ipynb #206786a3
 import pytest
@@ -55,7 +56,39 @@ def test_run_arm_shares_the_baseline_between_arms(tmp_path):
     assert run_arm('sbam', TINY, 0, 2, tmp_path)['cached']
     assert s2['model'].decoder_blocks[0].attn.attn_drop.p == 0.3
 
+# %% ../nbs/tests/test_evidence.ipynb #5bc2f36d
+def test_ratio_and_mto_subset_arms_train_what_they_name(tmp_path):
+    r = run_arm('sbam-r60', TINY, 0, 2, tmp_path)
+    assert r['trainer'].cfg.mask_ratio == 0.6 and type(r['model'].masker).__name__ == 'SBAMMasker'
+    assert run_arm('sbam', TINY, 0, 2, tmp_path)['run_dir'] != r['run_dir']
+    m = run_arm('mto-e', TINY, 0, 2, tmp_path)['trainer']
+    mto = next(t for t in m.loss_terms if t.name == 'mto')
+    assert (mto.w_spa, mto.w_e, mto.w_r) == (0.0, 0.1, 0.0)
+
 # %% ../nbs/tests/test_evidence.ipynb #935f782f
 def test_one_seed_is_never_a_verdict():
     r = claim_row('SBAM', 'Table 1', 'x', 'knn_top1', 'mae', 'sbam', {0: 10.}, {0: 30.})
     assert r['verdict'] == 'not-tested' and r['effect'] == 20.
+
+# %% ../nbs/tests/test_evidence.ipynb #cd889167
+def test_ratio_robustness_notebook_pimr_on_hand_made_scores(tmp_path):
+    "SBAM Fig. 3's figure notebook: PIMR (Eq. 5) and Global PIMR (Eq. 6) of hand-made accuracies; one seed reads not-tested."
+    import json
+    import pandas as pd
+    from pathlib import Path
+    import mimpaper
+    from mimpaper.reproduce import run_notebook
+    nb = Path(mimpaper.__file__).resolve().parents[1] / 'nbs/experiments/ratio_robustness.ipynb'
+    src = tmp_path / 'results' / 'ratio'; src.mkdir(parents=True)
+    knn = {'mae-r60': 44., 'mae': 46., 'mae-r90': 42., 'sbam-r60': 45., 'sbam': 45., 'sbam-r90': 43., 'random-init': 30.}
+    pd.DataFrame([{'arm': a, 'seed': 0, 'knn_top1': v, 'probe_top1': v + 8} for a, v in knn.items()]).to_csv(src / 'scores.csv', index=False)
+    out = tmp_path / 'results' / 'fig3'
+    run_notebook(nb, {'out_dir': str(out), 'source': 'ratio'}, out_path=tmp_path / 'x.ipynb')
+    t = pd.read_csv(out / 'fig3.csv').set_index(['method', 'ratio'])
+    assert t.loc['MAE', 'knn_top1_pimr'].tolist() == [0.5, 1.0, 0.0] and t.loc['SBAM', 'knn_top1_pimr'].tolist() == [1.0, 1.0, 0.0]
+    assert t.loc['SBAM', 'knn_top1_global_pimr'].tolist() == [0.75, 0.75, 0.25]
+    d = pd.read_csv(out / 'differences.csv')
+    assert set(d.verdict) == {'not-tested'} and d[d.metric == 'knn_top1'].effect.tolist() == [1.0, -1.0, 1.0]
+    assert (out / 'fig3.png').exists() and json.loads((out / 'metrics.json').read_text())['n_seeds'] == 1
+    (src / 'scores.csv').write_text('arm,seed,knn_top1,probe_top1\nmae,0,1,1\n')
+    with pytest.raises(Exception, match=r"no runs of arm\(s\)"): run_notebook(nb, {'out_dir': str(out), 'source': 'ratio'}, out_path=tmp_path / 'y.ipynb')
