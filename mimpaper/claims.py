@@ -131,8 +131,8 @@ def accuracy_axes(ax, df: pd.DataFrame, x: str, y: str, hue: str, chance: float 
         ax.axhline(chance, color='grey', ls=':', lw=1, label=f'chance {chance:.0f}%'); vals.append(chance)
     if random_init is not None:
         ri = random_init if isinstance(random_init, Mapping) else {'random init': random_init}
-        for k, v in ri.items():
-            ax.axhline(v, color='black', ls='--', lw=0.8, label=f'{k} {v:.1f}'); vals.append(v)
+        for (k, v), ls in zip(ri.items(), ['--', '-.', (0, (1, 1)), (0, (5, 1))] * 4):   # one dash style per encoder
+            ax.axhline(v, color='black', ls=ls, lw=0.8, label=f'{k} {v:.1f}'); vals.append(v)
     lo, hi = min(vals), max(vals); pad = 0.08 * max(hi - lo, 1.)
     ax.set_ylim(lo - pad, hi + pad)
     xv = df[x].to_numpy(dtype=float)

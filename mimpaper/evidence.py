@@ -13,15 +13,15 @@ import torch
 from .core import ConfigError, atomic_json, params_hash, seed_everything
 
 # %% auto #0
-__all__ = ['ARMS', 'PROTOCOL', 'register_arm', 'arm_overrides', 'global_target_arm', 'ratio_arm', 'mto_subset_arm',
-           'baseline_config', 'arm_config', 'trunk_checkpoint', 'run_arm', 'pooled_features', 'evaluate_encoder',
-           'evaluate_run']
+__all__ = ['ARMS', 'TRUNK_SETTINGS', 'PROTOCOL', 'register_arm', 'arm_overrides', 'global_target_arm', 'ratio_arm',
+           'mto_subset_arm', 'baseline_config', 'arm_trunk', 'arm_config', 'trunk_checkpoint', 'run_arm',
+           'pooled_features', 'evaluate_encoder', 'evaluate_run']
 
 # %% ../nbs/13_evidence.ipynb #cfac34bc
 ARMS: dict[str, Callable[[dict], dict]] = {}
 
 def register_arm(name: str):
-    "Decorator: `fn(std) -> {'model'?, 'masker'?, 'loss_terms'?, 'train'?}` registered as arm `name` (`std` also holds `branch_epoch` and `seed`)."
+    "Decorator: `fn(std) -> {'model'?, 'masker'?, 'loss_terms'?, 'train'?, 'trunk'?}` registered as arm `name` (`std` also holds `branch_epoch` and `seed`; `trunk`: the method of the run it branches from, default `'mae'`)."
     def deco(fn):
         ARMS[name] = fn
         return fn
@@ -94,30 +94,46 @@ def mto_subset_arm(*terms: str) -> Callable[[dict], dict]:
 
 for _ts in (('spa',), ('e',), ('r',), ('spa', 'e'), ('spa', 'r'), ('e', 'r')): register_arm('mto-' + '-'.join(_ts))(mto_subset_arm(*_ts))
 
+register_arm('simmim')(lambda std: {'trunk': 'simmim'})
+register_arm('simmim-mto')(lambda std: {'trunk': 'simmim', **_mto(std)})
+
 
 # %% ../nbs/13_evidence.ipynb #c70e6f50
-def baseline_config(std: dict, seed: int, branch_epoch: int, monitor_bank: int | None = None) -> dict:
-    "The MAE run of `seed` (the baseline of every claim, and the trunk the arms branch from)."
+TRUNK_SETTINGS = {'mae': {}, 'simmim': {'mask_ratio': 0.6}}      # SimMIM's official mask ratio (patch 32 px there)
+
+def baseline_config(std: dict, seed: int, branch_epoch: int, monitor_bank: int | None = None, method: str = 'mae') -> dict:
+    "The `method` run of `seed` (MAE's: the baseline of every claim), the trunk the arms branch from."
     from mimpaper.runs import experiment_config
     if not 1 <= branch_epoch < std['epochs']:
         raise ConfigError(f"branch_epoch must be in [1, epochs-1] = [1, {std['epochs'] - 1}], got {branch_epoch}")
-    cfg = experiment_config(**{**std, 'seed': seed}, train={'keep_epochs': [branch_epoch], 'progress': False})
+    if method not in TRUNK_SETTINGS: raise ConfigError(f"unknown trunk method '{method}'; known: {', '.join(TRUNK_SETTINGS)}")
+    kw = {**std, 'seed': seed, **TRUNK_SETTINGS[method]}
+    cfg = experiment_config(**kw, **({'method': method} if method != 'mae' else {}),
+                            train={'keep_epochs': [branch_epoch], 'progress': False})
+    if method == 'simmim': cfg['eval']['pool'] = 'mean'
     if monitor_bank: cfg['eval']['n_train'] = monitor_bank
     return cfg
 
+def arm_trunk(arm: str, std: dict) -> tuple[str, dict]:
+    "`(trunk method, the arm's other overrides)`: an arm with no other overrides is the trunk run itself."
+    o = arm_overrides(arm, std)
+    return o.pop('trunk', 'mae'), o
+
 def arm_config(arm: str, std: dict, seed: int, branch_epoch: int, trunk_ckpt: str | Path | None,
                monitor_bank: int | None = None) -> dict:
-    "The run of `arm` for `seed`: the baseline config with the arm's changes, branched from `trunk_ckpt`."
+    "The run of `arm` for `seed`: its trunk's config with the arm's changes, branched from `trunk_ckpt`."
     from mimpaper.runs import validate_config
-    cfg = baseline_config(std, seed, branch_epoch, monitor_bank)
-    if arm == 'mae': return cfg
-    o = arm_overrides(arm, {**std, 'branch_epoch': branch_epoch, 'seed': seed})
+    if arm == 'mae': return baseline_config(std, seed, branch_epoch, monitor_bank)
+    trunk, o = arm_trunk(arm, {**std, 'branch_epoch': branch_epoch, 'seed': seed})
+    cfg = baseline_config(std, seed, branch_epoch, monitor_bank, method=trunk)
+    if not o: return cfg                                                 # the trunk run itself (e.g. `simmim`)
     cfg['model'].update(o.get('model', {}))
     cfg['train'].update(o.get('train', {}))
     if 'masker' in o: cfg['masker'] = o['masker']
     if 'loss_terms' in o: cfg['loss_terms'] = o['loss_terms']
     cfg['train'].update(init_from=str(Path(trunk_ckpt).resolve()), init_mode='branch')   # one spelling of the trunk (cwd-relative or absolute) -> one run key
     return validate_config(cfg)
+
 
 # %% ../nbs/13_evidence.ipynb #fb417001
 def trunk_checkpoint(run_dir: str | Path, branch_epoch: int) -> Path:
@@ -128,12 +144,14 @@ def trunk_checkpoint(run_dir: str | Path, branch_epoch: int) -> Path:
 
 def run_arm(arm: str, std: dict, seed: int, branch_epoch: int, runs_dir: str | Path, data: dict | None = None,
             monitor_bank: int | None = None, log: Callable = print) -> dict:
-    "Pre-train (or load) the seed's baseline and, for another arm, its branch; returns `pretrain_cached`'s dict."
+    "Pre-train (or load) the seed's trunk (MAE's unless the arm names another) and, for another arm, its branch; returns `pretrain_cached`'s dict."
     from mimpaper.runs import pretrain_cached
     t = time.time()
-    base = pretrain_cached(baseline_config(std, seed, branch_epoch, monitor_bank), runs_dir=runs_dir, name=f'mae-s{seed}', data=data)
-    if not base['cached']: log(f"mae seed {seed}: trained in {time.time() - t:.0f} s -> {base['run_dir']}")
-    if arm == 'mae': return base
+    trunk, o = arm_trunk(arm, {**std, 'branch_epoch': branch_epoch, 'seed': seed})
+    base = pretrain_cached(baseline_config(std, seed, branch_epoch, monitor_bank, method=trunk), runs_dir=runs_dir,
+                           name=f'{trunk}-s{seed}', data=data)
+    if not base['cached']: log(f"{trunk} seed {seed}: trained in {time.time() - t:.0f} s -> {base['run_dir']}")
+    if not o: return base
     t = time.time()
     cfg = arm_config(arm, std, seed, branch_epoch, trunk_checkpoint(base['run_dir'], branch_epoch), monitor_bank)
     run = pretrain_cached(cfg, runs_dir=runs_dir, name=f'{arm}-s{seed}', data=base['data'])

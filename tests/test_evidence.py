@@ -6,7 +6,8 @@
 __all__ = ['TINY', 'test_branch_with_the_mae_arm_is_the_uninterrupted_run',
            'test_branch_keeps_the_schedule_and_new_parameters_start_fresh',
            'test_run_arm_shares_the_baseline_between_arms', 'test_ratio_and_mto_subset_arms_train_what_they_name',
-           'test_one_seed_is_never_a_verdict', 'test_ratio_robustness_notebook_pimr_on_hand_made_scores']
+           'test_simmim_arms_branch_from_the_seeds_simmim_trunk', 'test_one_seed_is_never_a_verdict',
+           'test_ratio_robustness_notebook_pimr_on_hand_made_scores']
 
 # %% ../nbs/tests/test_evidence.ipynb #206786a3
 import pytest
@@ -64,6 +65,20 @@ def test_ratio_and_mto_subset_arms_train_what_they_name(tmp_path):
     m = run_arm('mto-e', TINY, 0, 2, tmp_path)['trainer']
     mto = next(t for t in m.loss_terms if t.name == 'mto')
     assert (mto.w_spa, mto.w_e, mto.w_r) == (0.0, 0.1, 0.0)
+
+# %% ../nbs/tests/test_evidence.ipynb #6b924b09
+def test_simmim_arms_branch_from_the_seeds_simmim_trunk(tmp_path):
+    from mimpaper.evidence import evaluate_run
+    logs = []
+    r = run_arm('simmim-mto', TINY, 0, 2, tmp_path, log=logs.append)
+    assert [l.split(':')[0] for l in logs] == ['simmim seed 0', 'simmim-mto seed 0']       # no MAE trunk trained
+    trunk = run_arm('simmim', TINY, 0, 2, tmp_path)
+    assert trunk['cached'] and type(trunk['model']).__name__ == 'SimMIM' and type(r['model']).__name__ == 'SimMIM'
+    assert r['trainer'].warm_start['epoch'] == 2 and r['history'][:2] == trunk['history'][:2]   # the shared epochs are the trunk's
+    mto = next(t for t in r['trainer'].loss_terms if t.name == 'mto')
+    assert mto.calls > 0 and r['trainer'].cfg.mask_ratio == 0.6
+    ev = evaluate_run(trunk, trunk['data'])
+    assert 0 <= ev['knn_top1'] <= 100 and 0 <= ev['probe_top1'] <= 100
 
 # %% ../nbs/tests/test_evidence.ipynb #935f782f
 def test_one_seed_is_never_a_verdict():

@@ -22,7 +22,7 @@ def main(argv=None):
     ap.add_argument('--seeds', type=int, nargs='+', default=None)
     a = ap.parse_args(argv)
     from mimpaper.core import default_device
-    from mimpaper.evidence import evaluate_run, run_arm
+    from mimpaper.evidence import arm_trunk, evaluate_run, run_arm
     from mimpaper.runs import build_data, experiment_config
     d = yaml.safe_load((ROOT / 'nbs/experiments/profiles' / f'{a.profile}.yaml').read_text())['defaults']
     std = {k: d[k] for k in STD_NAMES}
@@ -32,7 +32,7 @@ def main(argv=None):
         run = run_arm(a.arm, std, s, d['branch_epoch'], ROOT / 'runs' / a.profile / 'pretrain', data=data,
                       monitor_bank=d.get('monitor_bank'))
         ev = evaluate_run(run, data)
-        if a.arm == 'mae': evaluate_run(run, data, init=True)
+        if not arm_trunk(a.arm, {**std, 'branch_epoch': d['branch_epoch'], 'seed': s})[1]: evaluate_run(run, data, init=True)   # a trunk run: its init too
         print(f"{a.arm} seed {s}: kNN {ev['knn_top1']:.2f}, probe {ev['probe_top1']:.2f} ({time.time() - t:.0f} s)", flush=True)
 
 if __name__ == '__main__':
