@@ -75,7 +75,10 @@ def test_profile_validation(tmp_path):
 
 def test_repo_profiles_load():
     root = find_root()
-    for name in ('smoke', 'paper-small', 'paper'): assert load_profile(name, root).name == name
+    for name in ('smoke', 'cpu', 'paper-small', 'paper'): assert load_profile(name, root).name == name
+    from mimpaper.reproduce import ledger_notes
+    notes = ledger_notes(root)                                    # the repo's own notes parse (one line each)
+    assert all(isinstance(v, str) and v for v in notes.values()) and 'SBAM/Fig. 3' in notes
     d = load_profile('paper', root).defaults
     assert (d['batch_size'], d['blr'], d['warmup_epochs'], d['mask_ratio'], d['weight_decay'], d['betas']) == \
         (4096, 1.5e-4, 40, 0.75, 0.05, [0.9, 0.95])
