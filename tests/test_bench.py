@@ -57,7 +57,6 @@ def test_plan_rows():
 def test_rows_guarded_on_cpu():
     data = make_data('synthetic', img_size=16, n_train=16, n_test=1, device='cpu')['train']
     assert bench_row('vit-b16-224', 'mae', data=data)['status'] == 'skipped'
-    assert bench_row('toy', 'mae', mode='compiled', data=data)['status'] == 'skipped'
     with pytest.raises(Exception): build_addon('not-an-addon')
 
 # %% ../nbs/tests/test_bench.ipynb #a13a317c
