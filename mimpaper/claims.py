@@ -16,7 +16,7 @@ from .core import ConfigError
 
 # %% auto #0
 __all__ = ['VERDICTS', 'CLAIM_COLUMNS', 'paired_interval', 'verdict', 'claim_row', 'guard_improves', 'guard_crossing',
-           'claims_frame', 'write_claims', 'collect_claims', 'accuracy_axes']
+           'rauc_by_seed', 'claims_frame', 'write_claims', 'collect_claims', 'accuracy_axes']
 
 # %% ../nbs/12_claims.ipynb #6fe4f1b8
 def paired_interval(d: Sequence[float], conf: float = 0.95) -> tuple[float, float, float]:
@@ -86,6 +86,22 @@ def guard_crossing(a: Sequence[float], b: Sequence[float], name: str = 'a overta
     if d[0] >= 0: return f'{name}: already ahead at the first point ({d[0]:+.4g}), nothing was overtaken'
     if max(d) < 0: return f'{name}: never crosses'
     return None
+
+# %% ../nbs/12_claims.ipynb #6d188034
+def rauc_by_seed(base: Mapping[int, tuple], meth: Mapping[int, tuple], e1: float, e2: float) -> tuple[dict[int, float], str | None]:
+    "`({seed: Eq. 8 RAUC of meth over base on [e1, e2]}, guard reason or None)` from curves `{seed: (epochs, values)}`."
+    from mimpaper.metrics import _curve, rauc
+    out, why = {}, []
+    for s in sorted(set(base) & set(meth)):
+        (E, S1), (E_m, S2) = base[s], meth[s]
+        if list(map(float, E)) != list(map(float, E_m)): raise ConfigError(f"seed {s}: the two curves are measured at different epochs")
+        grid, w = _curve(E, S1, e1, e2)                  # the baseline on the window, as rauc integrates it
+        g = guard_improves(w, name=f'baseline of seed {s} on epochs [{e1:g}, {e2:g}]')
+        if g is None and np.trapezoid(w - w[0], grid) <= 0: g = f'baseline of seed {s} has no positive gain area on [{e1:g}, {e2:g}]'
+        if g: why.append(g)
+        else: out[s] = rauc(E, S1, S2, e1, e2)
+    return out, '; '.join(why) or None
+
 
 # %% ../nbs/12_claims.ipynb #2591d4a6
 def claims_frame(rows: Iterable[Mapping]) -> pd.DataFrame:

@@ -21,7 +21,7 @@ __all__ = ['ARMS', 'TRUNK_SETTINGS', 'PROTOCOL', 'register_arm', 'arm_overrides'
 ARMS: dict[str, Callable[[dict], dict]] = {}
 
 def register_arm(name: str):
-    "Decorator: `fn(std) -> {'model'?, 'masker'?, 'loss_terms'?, 'train'?, 'trunk'?}` registered as arm `name` (`std` also holds `branch_epoch` and `seed`; `trunk`: the method of the run it branches from, default `'mae'`)."
+    "Decorator: `fn(std) -> {'model'?, 'masker'?, 'loss_terms'?, 'train'?, 'trunk'?}` registered as arm `name` (`std` also holds `branch_epoch` and `seed`; `trunk`: the method of the run it branches from, default `'mae'`; `scratch: True`: trained from epoch 0 with the change, no branch; `eval`: monitor settings such as `knn_every`)."
     def deco(fn):
         ARMS[name] = fn
         return fn
@@ -94,6 +94,9 @@ def mto_subset_arm(*terms: str) -> Callable[[dict], dict]:
 
 for _ts in (('spa',), ('e',), ('r',), ('spa', 'e'), ('spa', 'r'), ('e', 'r')): register_arm('mto-' + '-'.join(_ts))(mto_subset_arm(*_ts))
 
+# MTO Table 2's curves: MAE and MAE+MTO from epoch 0 (no branch), the val kNN monitor after every epoch
+register_arm('mae-curve')(lambda std: {'scratch': True, 'eval': {'knn_every': 1}})
+register_arm('mto-curve')(lambda std: {'scratch': True, 'eval': {'knn_every': 1}, **_mto(std)})
 register_arm('simmim')(lambda std: {'trunk': 'simmim'})
 register_arm('simmim-mto')(lambda std: {'trunk': 'simmim', **_mto(std)})
 
@@ -125,12 +128,15 @@ def arm_config(arm: str, std: dict, seed: int, branch_epoch: int, trunk_ckpt: st
     from mimpaper.runs import validate_config
     if arm == 'mae': return baseline_config(std, seed, branch_epoch, monitor_bank)
     trunk, o = arm_trunk(arm, {**std, 'branch_epoch': branch_epoch, 'seed': seed})
+    scratch = o.pop('scratch', False)
     cfg = baseline_config(std, seed, branch_epoch, monitor_bank, method=trunk)
     if not o: return cfg                                                 # the trunk run itself (e.g. `simmim`)
     cfg['model'].update(o.get('model', {}))
     cfg['train'].update(o.get('train', {}))
+    cfg['eval'].update(o.get('eval', {}))
     if 'masker' in o: cfg['masker'] = o['masker']
     if 'loss_terms' in o: cfg['loss_terms'] = o['loss_terms']
+    if scratch: return validate_config(cfg)                              # from epoch 0: same init and data order as the trunk
     cfg['train'].update(init_from=str(Path(trunk_ckpt).resolve()), init_mode='branch')   # one spelling of the trunk (cwd-relative or absolute) -> one run key
     return validate_config(cfg)
 
@@ -144,10 +150,15 @@ def trunk_checkpoint(run_dir: str | Path, branch_epoch: int) -> Path:
 
 def run_arm(arm: str, std: dict, seed: int, branch_epoch: int, runs_dir: str | Path, data: dict | None = None,
             monitor_bank: int | None = None, log: Callable = print) -> dict:
-    "Pre-train (or load) the seed's trunk (MAE's unless the arm names another) and, for another arm, its branch; returns `pretrain_cached`'s dict."
+    "Pre-train (or load) the seed's trunk (MAE's unless the arm names another) and, for another arm, its branch (a `scratch` arm: only its own run from epoch 0); returns `pretrain_cached`'s dict."
     from mimpaper.runs import pretrain_cached
     t = time.time()
     trunk, o = arm_trunk(arm, {**std, 'branch_epoch': branch_epoch, 'seed': seed})
+    if o.get('scratch'):                                                 # from epoch 0: no trunk to train first
+        run = pretrain_cached(arm_config(arm, std, seed, branch_epoch, None, monitor_bank), runs_dir=runs_dir,
+                              name=f'{arm}-s{seed}', data=data)
+        if not run['cached']: log(f"{arm} seed {seed}: trained from epoch 0 in {time.time() - t:.0f} s -> {run['run_dir']}")
+        return run
     base = pretrain_cached(baseline_config(std, seed, branch_epoch, monitor_bank, method=trunk), runs_dir=runs_dir,
                            name=f'{trunk}-s{seed}', data=data)
     if not base['cached']: log(f"{trunk} seed {seed}: trained in {time.time() - t:.0f} s -> {base['run_dir']}")

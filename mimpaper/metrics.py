@@ -13,7 +13,7 @@ from torch import Tensor
 from .core import ConfigError
 
 # %% auto #0
-__all__ = ['PAPER_RAUC_OFFSET', 'rauc', 'rauc_paper_scale', 'pimr', 'global_pimr']
+__all__ = ['PAPER_RAUC_OFFSET', 'rauc', 'rauc_paper_scale', 'window_mean', 'pimr', 'global_pimr']
 
 # %% ../nbs/11_metrics.ipynb #619ee2d9
 def _curve(epochs: Sequence[float], s: Sequence[float], E1: float, E2: float) -> tuple[np.ndarray, np.ndarray]:
@@ -41,6 +41,13 @@ PAPER_RAUC_OFFSET = 1.0   # MTO Table 2 reports 1 + Eq. 8 (1.44 read as "44%")
 def rauc_paper_scale(value: float) -> float:
     "Our Eq. 8 RAUC on the scale of MTO's Table 2: `1 + value`."
     return PAPER_RAUC_OFFSET + value
+
+# %% ../nbs/11_metrics.ipynb #12f2ce0f
+def window_mean(epochs: Sequence[float], s: Sequence[float], e1: float, e2: float) -> float:
+    "The mean of curve `s(epochs)` over `[e1, e2]` (trapezoid rule, interpolated at both ends, as `rauc` integrates)."
+    E, S = _curve(epochs, s, e1, e2)
+    return float(np.trapezoid(S, E) / (e2 - e1))
+
 
 # %% ../nbs/11_metrics.ipynb #2729fbd9
 def _minmax(P: Tensor, lo: Tensor, hi: Tensor) -> Tensor:

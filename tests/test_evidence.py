@@ -7,7 +7,9 @@ __all__ = ['TINY', 'test_branch_with_the_mae_arm_is_the_uninterrupted_run',
            'test_branch_keeps_the_schedule_and_new_parameters_start_fresh',
            'test_run_arm_shares_the_baseline_between_arms', 'test_ratio_and_mto_subset_arms_train_what_they_name',
            'test_simmim_arms_branch_from_the_seeds_simmim_trunk', 'test_one_seed_is_never_a_verdict',
-           'test_ratio_robustness_notebook_pimr_on_hand_made_scores']
+           'test_curve_arms_train_from_epoch_0_with_a_monitor_every_epoch',
+           'test_ratio_robustness_notebook_pimr_on_hand_made_scores',
+           'test_evidence_notebook_judges_rauc_claims_from_the_curve_arms']
 
 # %% ../nbs/tests/test_evidence.ipynb #206786a3
 import pytest
@@ -85,6 +87,21 @@ def test_one_seed_is_never_a_verdict():
     r = claim_row('SBAM', 'Table 1', 'x', 'knn_top1', 'mae', 'sbam', {0: 10.}, {0: 30.})
     assert r['verdict'] == 'not-tested' and r['effect'] == 20.
 
+# %% ../nbs/tests/test_evidence.ipynb #983997ed
+def test_curve_arms_train_from_epoch_0_with_a_monitor_every_epoch(tmp_path):
+    "MTO Table 2's arms: no trunk, no branch; `mae-curve` trains exactly as the MAE baseline (the monitor changes nothing)."
+    logs = []
+    c = run_arm('mae-curve', TINY, 0, 2, tmp_path, log=logs.append)
+    assert [l.split(':')[0] for l in logs] == ['mae-curve seed 0'] and 'from epoch 0' in logs[0]
+    assert all(h['knn_top1'] is not None for h in c['history']) and len(c['history']) == 3
+    m = run_arm('mae', TINY, 0, 2, tmp_path)
+    assert m['run_dir'] != c['run_dir'] and all(h.get('knn_top1') is None for h in m['history'])
+    sa, sc = m['model'].state_dict(), c['model'].state_dict()
+    assert all(torch.equal(sa[k], sc[k]) for k in sa)              # same init, data order and steps as the baseline
+    t = run_arm('mto-curve', TINY, 0, 2, tmp_path)['trainer']
+    assert next(x for x in t.loss_terms if x.name == 'mto').calls > 0 and t.step == m['trainer'].step
+
+
 # %% ../nbs/tests/test_evidence.ipynb #cd889167
 def test_ratio_robustness_notebook_pimr_on_hand_made_scores(tmp_path):
     "SBAM Fig. 3's figure notebook: PIMR (Eq. 5) and Global PIMR (Eq. 6) of hand-made accuracies; one seed reads not-tested."
@@ -107,3 +124,26 @@ def test_ratio_robustness_notebook_pimr_on_hand_made_scores(tmp_path):
     assert (out / 'fig3.png').exists() and json.loads((out / 'metrics.json').read_text())['n_seeds'] == 1
     (src / 'scores.csv').write_text('arm,seed,knn_top1,probe_top1\nmae,0,1,1\n')
     with pytest.raises(Exception, match=r"no runs of arm\(s\)"): run_notebook(nb, {'out_dir': str(out), 'source': 'ratio'}, out_path=tmp_path / 'y.ipynb')
+
+# %% ../nbs/tests/test_evidence.ipynb #a7613b68
+def test_evidence_notebook_judges_rauc_claims_from_the_curve_arms(tmp_path):
+    "The RAUC claims of `evidence_claims` at toy scale: one row per window, raw Eq. 8, baseline 0; one seed reads not-tested."
+    import pandas as pd
+    from pathlib import Path
+    import mimpaper
+    from mimpaper.reproduce import run_notebook
+    root = Path(mimpaper.__file__).resolve().parents[1]
+    out = tmp_path / 'results' / 'rauc'
+    cc = [{'paper': 'MTO', 'artifact': 'Table 2', 'claim': 'RAUC > 0', 'baseline': 'mae-curve', 'method': 'mto-curve', 'direction': '+', 'window': [0.34, 1.0]}]
+    run_notebook(root / 'nbs/experiments/evidence_claims.ipynb',
+                 {'out_dir': str(out), 'profile': 'test', 'arms': ['mae-curve', 'mto-curve'], 'curve_claims': cc, 'epochs': 3,
+                  'claims': [{'paper': 'MTO', 'artifact': 'Fig. 4', 'claim': 'x', 'baseline': 'mae-curve', 'method': 'mto-curve', 'direction': '+'}]},
+                 out_path=tmp_path / 'x.ipynb', root=tmp_path)
+    cl = pd.read_csv(out / 'claims.csv')
+    r = cl[cl.metric == 'rauc_knn_val[1.02,3]'].iloc[0]
+    assert r.verdict == 'not-tested' and 'Eq. 8' in r.note and 'from epoch 0' in r.note
+    ra = pd.read_csv(out / 'rauc.csv')
+    if 'not tested' in r.note: assert len(ra) == 0 and ('does not improve' in r.note or 'gain area' in r.note)   # the toy baseline may not learn
+    else: assert r.baseline_mean == 0 and abs(r.method_mean - ra.rauc_eq8.mean()) < 1e-3 and ((ra.rauc_paper_scale - ra.rauc_eq8 - 1).abs() < 1e-9).all()
+    assert len(cl[cl.metric == 'knn_val_mean[1.02,3]']) == 1 and len(cl[cl.metric == 'knn_top1']) == 1 and list(out.glob('gap_*.png'))
+

@@ -556,6 +556,17 @@ def claims_md(results: Path, key: str) -> list[str]:
     if not out: out = ['### Claims\n', '*No claims judged yet (`results/PROFILE/CLAIMS.csv`).*\n']
     return ['## Claims and verdicts\n', *out]
 
+def evidence_dirs(results: Path, key: str, exclude=()) -> list[tuple[str, Path]]:
+    "`(profile, folder)` of every experiment named in the paper's rows of a profile's `CLAIMS.csv` (its figures back the verdicts)."
+    out = []
+    for f in sorted(Path(results).glob('*/CLAIMS.csv')):
+        if f.parent.name.endswith('-check'): continue
+        with f.open(newline='') as fh:
+            names = dict.fromkeys(r.get('experiment', '') for r in csv.DictReader(fh)
+                                  if PAPER_ALIASES.get(re.sub(r'[^a-z0-9]', '', r.get('paper', '').lower())) == key)
+        out += [(f.parent.name, f.parent / n) for n in names if n and n not in exclude and (f.parent / n).is_dir()]
+    return out
+
 def paper_page(site: Site, key: str, title: str, prefixes, exps: dict, artifacts: list[dict], results: Path) -> str:
     page = Path(f'papers/{key}.md')
     mine = {e: v for e, v in exps.items() if _paper_of(e) == key}
@@ -575,6 +586,14 @@ def paper_page(site: Site, key: str, title: str, prefixes, exps: dict, artifacts
         s.append('')
     else: s.append('*No artifacts listed for this paper in `data/paper/artifacts.csv` yet.*\n')
     s += claims_md(results, key)
+    ev = evidence_dirs(results, key, exclude=set(mine))
+    if ev:
+        s += ['## Evidence behind the verdicts\n', 'The experiments whose paired runs give the verdicts above: the effects with their '
+              'intervals, accuracy with chance and random init, the monitor curves, per-seed scores and wall times.\n']
+        for prof, d in ev:
+            lab = f'evidence-{key}-{slug(prof)}-{slug(d.name)}'
+            site.labels.add(lab)
+            s += [f'({lab})=\n### {d.name} (profile `{prof}`)\n', experiment_md(site, d, page, 4)]
     s.append('## Experiments\n')
     if not mine: s.append(f'*No results yet: run an experiment named {pre} (`make reproduce`) to fill this page.*\n')
     for e in sorted(mine):
