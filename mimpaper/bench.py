@@ -321,7 +321,8 @@ def _versions() -> dict:
 
 # %% ../nbs/60_bench.ipynb #bee26383
 def resolve_precision(precision: str, device: torch.device) -> str:
-    "A `PRECISIONS` label: 'auto' is what the trainer runs by default (bf16 on CUDA, fp32 on a CPU)."
+    """A `PRECISIONS` label: 'auto' is bf16 on CUDA and fp32 on a CPU (the trainer's `amp='auto'` times the bf16 paths on a
+    CPU with native bf16: bench them with `--precisions all`)."""
     if precision == 'auto': return 'bf16' if torch.device(device).type == 'cuda' else 'fp32'
     if precision not in PRECISIONS: raise ConfigError(f"precision must be 'auto' or one of {', '.join(PRECISIONS)}, got {precision!r}")
     return precision
@@ -496,12 +497,13 @@ def _get(df, config, name, mode, col):
         s = s.sort_values('precision', key=lambda p: p != ('bf16' if (s['device'] == 'cuda').all() else 'fp32'), kind='stable')
     return float(s[col].iloc[0]) if len(s) else float('nan')
 
-def targets(df) -> list[dict]:
-    "Each target of the issue with the measured figure and whether it holds (None: not measured)."
+def targets(df, bf16_native: bool = True) -> list[dict]:
+    """Each target of the issue with the measured figure and whether it holds (None: not measured; `applies` False: a
+    target of another kind of machine, e.g. the bf16 speed-ups on a CPU without native bf16 (`bf16_native`))."""
     B, T, out = 'vit-b16-224', 'cifar-micro', []
-    def add(target, value, ok_fn, where):
-        out.append({'target': target, 'measured': value, 'where': where,
-                    'holds': None if not math.isfinite(value) else bool(ok_fn(value))})
+    def add(target, value, ok_fn, where, applies=True):
+        out.append({'target': target, 'measured': value, 'where': where, 'applies': applies,
+                    'holds': None if not (applies and math.isfinite(value)) else bool(ok_fn(value))})
     add('MAE ViT-B/16 MFU >= 50% (compiled)', _get(df, B, 'mae', 'compiled', 'mfu'), lambda v: v >= .5, f'{B} compiled')
     add('MAE ViT-B/16 >= 6700 img/s (compiled)', _get(df, B, 'mae', 'compiled', 'img_s'), lambda v: v >= 6700, f'{B} compiled')
     add('>= 1.5x HF eager', _get(df, B, 'hf-vitmae', 'eager', 'time_vs_mae'), lambda v: v >= 1.5, f'{B} eager')
@@ -515,7 +517,15 @@ def targets(df) -> list[dict]:
     cpu = df[df['device'] == 'cpu']
     for config, lim in [('cifar-micro', 1.5), ('cifar-tiny', 1.8)]:            # bf16 (its fastest attention path) vs fp32
         f32, (b16, lab) = _best(cpu, config, 'mae', fp32=True), _best(cpu, config, 'mae', fp32=False)
-        add(f'CPU {config} MAE bf16 step >= {lim}x fp32', f32[0] / b16, lambda v, l=lim: v >= l, f'{config} eager (CPU), {lab} vs fp32')
+        add(f'CPU {config} MAE bf16 step >= {lim}x fp32', f32[0] / b16, lambda v, l=lim: v >= l, f'{config} eager (CPU), {lab} vs fp32'
+            + ('' if bf16_native else ': bf16 emulated, a target for CPUs with native bf16'), applies=bf16_native)
+    for config in ('cifar-micro', 'cifar-tiny'):      # train.amp='auto': fp32 without native bf16, else the fastest candidate
+        f32 = _best(cpu, config, 'mae', fp32=True)[0]
+        cand = cpu[cpu['precision'].isin(['fp32', 'bf16-sdpa32', 'bf16-explicit'])] if 'precision' in cpu else cpu
+        if bf16_native: auto, lab = _best(cand, config, 'mae')
+        else: auto, lab = f32, 'fp32/sdpa (no native bf16)'
+        add(f'CPU {config} train.amp=auto step no slower than fp32 (>= 0.97x)', f32 / auto, lambda v: v >= .97,
+            f'{config} eager (CPU), auto = {lab}; the fastest MAE row: {_best(cpu, config, "mae")[1]}')
     for config in ('cifar-micro', 'cifar-tiny'):                               # our best setting vs Hugging Face's best, any mode
         (ours, lo), (hf, lh) = _best(cpu, config, 'mae', modes=None), _best(cpu, config, tuple(HF_ATTN), modes=None)
         add(f'CPU {config} best MAE step >= 1.2x best HF', hf / ours, lambda v: v >= 1.2, f'{config} (CPU), ours {lo} vs HF {lh}')
@@ -627,7 +637,7 @@ def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sd
             'cpu_count': os.cpu_count(), 'loadavg_start': load0, 'loadavg_end': os.getloadavg(), 'steps': steps, 'rounds': rounds,
             'warmup': warmup, 'modes': modes, 'sizes': sizes, 'sdpa': sdpa, 'precisions': precisions or ['auto'], 'hf_attn': hf_attn or ['sdpa'], 'dataset': dataset, 'profile': profile, 'decode': decode,
             'math_fallback_rows': [r['name'] for r in rows if 'SDPA MATH FALLBACK' in r.get('note', '')],
-            'targets': targets(df), 'wall_s': round(time.time() - t0, 1)}
+            'targets': targets(df, bf16_native=cpu_bf16_native()), 'wall_s': round(time.time() - t0, 1)}
     if out is not None: write_bench(df, info, out, seed)
     return df, info
 
@@ -660,7 +670,7 @@ def bench_markdown(df, info: dict) -> str:
     tg = ['## Targets', '', '| target | measured | where | holds |', '|---|---|---|---|']
     for t in info['targets']:
         v = t['measured']
-        tg.append(f"| {t['target']} | {_fmt(v, 'x')} | {t['where']} | {'not measured' if t['holds'] is None else ('yes' if t['holds'] else 'NO')} |")
+        tg.append(f"| {t['target']} | {_fmt(v, 'x')} | {t['where']} | {'not applicable' if not t.get('applies', True) else 'not measured' if t['holds'] is None else ('yes' if t['holds'] else 'NO')} |")
     md = '\n'.join(notes + [markdown_table(df), ''] + tg + profile_markdown(df)) + '\n'
     return md + ('\n' + decode_markdown(info['decode']) if info.get('decode') else '')
 
