@@ -15,13 +15,13 @@ import yaml
 from .core import ConfigError, DataError, atomic_json, atomic_write, params_hash, yaml_load
 
 # %% auto #0
-__all__ = ['RUNNER_PARAMS', 'PROFILE_KEYS', 'EXPERIMENT_KEYS', 'MARKER', 'SUMMARY_COLUMNS', 'CHECK_SUFFIX', 'TIMING',
-           'ARTIFACT_COLUMNS', 'LEDGER_COLUMNS', 'PROFILE_RANK', 'find_root', 'experiments_dir', 'profiles_dir',
-           'notebook_parameters', 'Experiment', 'Profile', 'profile_names', 'load_profile', 'experiment_params',
-           'NotebookFailed', 'kernel_python', 'run_notebook', 'results_dir', 'experiment_state', 'plan_table',
-           'collect_walltime', 'reproduce', 'result_numbers', 'compare_numbers', 'check_reproduction', 'cli_reproduce',
-           'cli_run_notebook', 'ledger_notes', 'read_artifacts', 'read_claims', 'claim_verdicts', 'ledger_rows',
-           'render_ledger']
+__all__ = ['RUNNER_PARAMS', 'PROFILE_KEYS', 'EXPERIMENT_KEYS', 'MARKER', 'SUMMARY_COLUMNS', 'RUN_SETTINGS', 'CHECK_SUFFIX',
+           'TIMING', 'ARTIFACT_COLUMNS', 'LEDGER_COLUMNS', 'PROFILE_RANK', 'find_root', 'experiments_dir',
+           'profiles_dir', 'notebook_parameters', 'Experiment', 'Profile', 'profile_names', 'load_profile',
+           'experiment_params', 'NotebookFailed', 'kernel_python', 'run_notebook', 'results_dir', 'experiment_state',
+           'plan_table', 'collect_walltime', 'reproduce', 'result_numbers', 'compare_numbers', 'check_reproduction',
+           'cli_reproduce', 'cli_run_notebook', 'ledger_notes', 'read_artifacts', 'read_claims', 'claim_verdicts',
+           'ledger_rows', 'render_ledger']
 
 # %% ../nbs/09_reproduce.ipynb #21bdb9cb
 def find_root(root: str | Path | None = None) -> Path:
@@ -374,20 +374,25 @@ def _run_experiment(p: Profile, name: str, params: dict, deps: dict, log_output:
     return 'ran', f"results in {_rel(out, root)}"
 
 # %% ../nbs/09_reproduce.ipynb #51403b4a
+RUN_SETTINGS = ('dataset', 'size', 'img_size', 'patch_size', 'embed_dim', 'depth', 'num_heads', 'decoder_embed_dim', 'decoder_depth',
+                'decoder_num_heads', 'n_train', 'n_val', 'epochs', 'batch_size', 'blr', 'warmup_epochs', 'mask_ratio', 'branch_epoch')
+
 def collect_walltime(profile_dir: str | Path) -> pd.DataFrame | None:
     "Per-experiment wall time and machine, per-run training seconds: `walltime.csv` and `WALLTIME.md`; None without results."
     d, exps, runs = Path(profile_dir), [], {}
     provs = [(f.parent, _read_json(f)) for f in sorted(d.glob('*/provenance.json'))]
     for e, prov in sorted(provs, key=lambda x: str(x[1].get('date', ''))):          # earliest first
         t = pd.read_csv(e / 'timing.csv').to_dict('records') if (e / 'timing.csv').exists() else []
-        new = 0.
+        new, hp = 0., params_hash({k: v for k, v in prov.get('params', {}).items() if k in RUN_SETTINGS})
         for r in t:
-            k = f"{r['arm']}-s{r['seed']}"
+            name = f"{r['arm']}-s{r['seed']}"
+            k = (name, hp)                                           # the same arm and seed trained with other settings: another run
             own = r.get('own_train_s', float('nan'))                 # older results: all epochs, a branch's trunk too
             upper = pd.isna(own) and r['arm'] != 'mae'
             v = r.get('run_train_s') if pd.isna(own) else own
             if k not in runs and pd.notna(v):
-                runs[k] = {'run': k, 'train_s': float(v), 'precision': r.get('precision'), 'experiment': e.name,
+                shown = name if all(n != name for n, _ in runs) else f"{name} @{e.name}"
+                runs[k] = {'run': shown, 'train_s': float(v), 'precision': r.get('precision'), 'experiment': e.name,
                            'note': "includes the trunk's epochs (older timing.csv)" if upper else ''}
                 new += float(v)
         exps.append({'experiment': e.name, 'machine': prov.get('cpu') or prov.get('device_name'), 'date': str(prov.get('date', ''))[:16],
