@@ -4,7 +4,7 @@
 
 # %% ../nbs/60_bench.ipynb #e0fe4f0d
 from __future__ import annotations
-import argparse, gc, math, os, platform, statistics, sys, time
+import argparse, contextlib, gc, math, os, platform, statistics, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from .core import (ConfigError, DataError, Results, atomic_json, atomic_write, cpu_info, default_device, device_name,
-                           provenance, seed_everything)
+                           provenance, run_lock, seed_everything)
 from .data import extract_cifar10, folder_loader, make_data
 from .losses import build_loss_terms, combine, forward_needs
 from .maskers import get_masker
@@ -582,19 +582,24 @@ def run_bench(sizes: str = 'tiny', device: str | torch.device = 'auto', steps: i
               rounds: int = 1, profile: bool = False, decode_root: str | Path | None = None,
               decode_workers: tuple[int, ...] | list[int] = (0, 1, 2), decode_kw: dict | None = None,
               precisions: list[str] | None = None, hf_attn: list[str] | None = None):
-    """Run the benchmark (with `prof_*` shares if `profile`, and the decode rows of `decode_root`); writes under `out`.
+    """Run the benchmark (with `prof_*` shares if `profile`, and the decode rows of `decode_root`); writes under `out`,
+    which it holds locked once the arguments are checked (a second bench into the same folder is refused at once with
+    `RunLocked`, before it measures; a bad argument fails before any folder is made).
     `precisions`/`hf_attn`: see `precision_rows` (default: 'auto', HF with SDPA)."""
     if rounds < 1: raise ConfigError(f"rounds must be >= 1, got {rounds}")
     if threads is not None and threads < 1: raise ConfigError(f"threads must be >= 1, got {threads}")
     old_threads = torch.get_num_threads()
     if threads is not None: torch.set_num_threads(threads)
-    try: return _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sdpa, dataset, data_root, seed,
-                           progress, rounds, profile, decode_root, decode_workers, decode_kw, precisions, hf_attn)
+    try:
+        with contextlib.ExitStack() as held:                               # the lock on `out`, taken by `_run_bench`
+            return _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sdpa, dataset, data_root, seed,
+                              progress, rounds, profile, decode_root, decode_workers, decode_kw, precisions, hf_attn, held)
     finally: torch.set_num_threads(old_threads)
 
 # %% ../nbs/60_bench.ipynb #8fcb88bb
 def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sdpa, dataset, data_root, seed, progress, rounds,
-               profile=False, decode_root=None, decode_workers=(0, 1, 2), decode_kw=None, precisions=None, hf_attn=None):
+               profile=False, decode_root=None, decode_workers=(0, 1, 2), decode_kw=None, precisions=None, hf_attn=None,
+               held: contextlib.ExitStack | None = None):
     import pandas as pd
     if sizes not in SIZES: raise ConfigError(f"sizes must be one of {', '.join(SIZES)}, got {sizes!r}")
     device = default_device(device); cuda = device.type == 'cuda'
@@ -609,6 +614,7 @@ def _run_bench(sizes, device, steps, warmup, batch, out, modes, only, addons, sd
     plan = precision_rows(plan_rows(SIZES[sizes], modes, addons, only), precisions, hf_attn)
     plan = list(dict.fromkeys((*r[:4], resolve_precision(r[4], device)) for r in plan))   # 'auto' is one of the labels
     if not plan: raise ConfigError(f"no benchmark rows match only={only} at sizes {sizes!r}")
+    if out is not None and held is not None: held.enter_context(run_lock(out, 'bench folder'))   # two benches would mix their rows
     t0, load0 = time.time(), os.getloadavg()
     peak = matmul_peak_tflops(device)
     best, datasets, per_round = {}, {}, {}

@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['test_flops_vit_b16_mae', 'test_flops_hand_count_one_block', 'test_flops_simmim_and_mid_tokens_match_torch_counter',
            'test_plan_rows', 'test_rows_guarded_on_cpu', 'test_bench_smoke_cpu', 'test_hf_row_cpu',
-           'test_bench_main_cli', 'test_profile_shares_toy', 'test_decode_throughput', 'test_decode_cli',
-           'test_step_paths_trace_as_one_graph', 'test_paired_ratios_per_round', 'test_precision_rows_cpu',
-           'test_gpu_check_refuses_without_cuda']
+           'test_bench_main_cli', 'test_bench_refuses_a_folder_another_bench_is_writing', 'test_profile_shares_toy',
+           'test_decode_throughput', 'test_decode_cli', 'test_step_paths_trace_as_one_graph',
+           'test_paired_ratios_per_round', 'test_precision_rows_cpu', 'test_gpu_check_refuses_without_cuda']
 
 # %% ../nbs/tests/test_bench.ipynb #9b03b3c0
-import json, math
+import json, math, time
 
 import pandas as pd
 import pytest
@@ -107,6 +107,22 @@ def test_bench_main_cli(tmp_path):
     assert bench_main(['--device', 'cpu', '--rounds', '0', '--out', str(tmp_path)]) == 2
     assert bench_main(['--device', 'cpu', '--sizes', 'toy', '--addons', 'nope', '--out', str(tmp_path)]) == 2
     assert bench_main(['--device', 'cpu', '--sizes', 'toy', '--only', 'none', '--out', str(tmp_path)]) == 2   # no rows
+
+def test_bench_refuses_a_folder_another_bench_is_writing(tmp_path, capsys):
+    import subprocess, sys
+    hold = ("import sys, time; from mimpaper.core import run_lock\n"
+            "with run_lock(sys.argv[1], 'bench folder'):\n    print('held', flush=True); time.sleep(60)")
+    p = subprocess.Popen([sys.executable, '-c', hold, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == 'held'
+        t = time.time()
+        assert bench_main(['--device', 'cpu', '--sizes', 'toy', '--steps', '1', '--warmup', '1', '--batch', '8', '--out', str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert 'is in use by another process' in err and len(err.strip().splitlines()) == 1 and time.time() - t < 10
+        assert not (tmp_path / 'bench.csv').exists()                  # refused before it measured or wrote anything
+    finally: p.kill(); p.wait()
+    assert bench_main(['--device', 'cpu', '--steps', '0', '--out', str(tmp_path / 'never')]) == 2
+    assert not (tmp_path / 'never').exists()                          # a bad argument makes no folder
 
 def test_profile_shares_toy():
     "`--profile`: each row gets op-category shares of its step time; bench.md says where the time goes."
