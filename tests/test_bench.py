@@ -10,7 +10,7 @@ __all__ = ['test_flops_vit_b16_mae', 'test_flops_hand_count_one_block', 'test_fl
            'test_paired_ratios_per_round', 'test_precision_rows_cpu', 'test_gpu_check_refuses_without_cuda']
 
 # %% ../nbs/tests/test_bench.ipynb #9b03b3c0
-import json, math, time
+import json, math
 
 import pandas as pd
 import pytest
@@ -115,10 +115,9 @@ def test_bench_refuses_a_folder_another_bench_is_writing(tmp_path, capsys):
     p = subprocess.Popen([sys.executable, '-c', hold, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
         assert p.stdout.readline().strip() == 'held'
-        t = time.time()
         assert bench_main(['--device', 'cpu', '--sizes', 'toy', '--steps', '1', '--warmup', '1', '--batch', '8', '--out', str(tmp_path)]) == 2
         err = capsys.readouterr().err
-        assert 'is in use by another process' in err and len(err.strip().splitlines()) == 1 and time.time() - t < 10
+        assert 'is in use by another process' in err and len(err.strip().splitlines()) == 1
         assert not (tmp_path / 'bench.csv').exists()                  # refused before it measured or wrote anything
     finally: p.kill(); p.wait()
     assert bench_main(['--device', 'cpu', '--steps', '0', '--out', str(tmp_path / 'never')]) == 2
