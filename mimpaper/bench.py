@@ -19,7 +19,7 @@ from .data import extract_cifar10, folder_loader, make_data
 from .losses import build_loss_terms, combine, forward_needs
 from .maskers import get_masker
 from .models import MAE, SimMIM, explicit_attention
-from .train import TrainConfig, attention_context, cpu_bf16_native, param_groups
+from .train import CPU_BF16_CANDIDATES, TrainConfig, attention_context, cpu_bf16_native, param_groups
 
 # %% auto #0
 __all__ = ['SDPA_OPS', 'BENCH_CONFIGS', 'SIZES', 'CUDA_ONLY', 'ADDON_CONFIGS', 'DEFAULT_BATCH', 'CPU_BATCH', 'MASK_RATIO',
@@ -521,7 +521,8 @@ def targets(df, bf16_native: bool = True) -> list[dict]:
             + ('' if bf16_native else ': bf16 emulated, a target for CPUs with native bf16'), applies=bf16_native)
     for config in ('cifar-micro', 'cifar-tiny'):      # train.amp='auto': fp32 without native bf16, else the fastest candidate
         f32 = _best(cpu, config, 'mae', fp32=True)[0]
-        cand = cpu[cpu['precision'].isin(['fp32', 'bf16-sdpa32', 'bf16-explicit'])] if 'precision' in cpu else cpu
+        labels = [k for k, (b, a) in PRECISIONS.items() if ('bf16' if b else 'fp32', a) in CPU_BF16_CANDIDATES]   # what auto times
+        cand = cpu[cpu['precision'].isin(labels)] if 'precision' in cpu else cpu
         if bf16_native: auto, lab = _best(cand, config, 'mae')
         else: auto, lab = f32, 'fp32/sdpa (no native bf16)'
         add(f'CPU {config} train.amp=auto step no slower than fp32 (>= 0.97x)', f32 / auto, lambda v: v >= .97,
