@@ -15,8 +15,9 @@ from scipy import stats as _st
 from .core import ConfigError
 
 # %% auto #0
-__all__ = ['VERDICTS', 'CLAIM_COLUMNS', 'paired_interval', 'verdict', 'claim_row', 'guard_improves', 'guard_crossing',
-           'rauc_by_seed', 'claims_frame', 'write_claims', 'collect_claims', 'accuracy_axes']
+__all__ = ['VERDICTS', 'CLAIM_COLUMNS', 'POOL_SCORING', 'paired_interval', 'verdict', 'claim_row', 'gate_checks', 'pool_scores',
+           'guard_improves', 'guard_crossing', 'rauc_by_seed', 'claims_frame', 'write_claims', 'collect_claims',
+           'accuracy_axes']
 
 # %% ../nbs/12_claims.ipynb #6fe4f1b8
 def paired_interval(d: Sequence[float], conf: float = 0.95) -> tuple[float, float, float]:
@@ -70,6 +71,47 @@ def claim_row(paper: str, artifact: str, claim: str, metric: str, baseline: str,
             'method_mean': _r(np.mean([meth[s] for s in seeds])) if seeds else None,
             'effect': _r(d_bar), 'ci_low': _r(lo), 'ci_high': _r(hi), 'verdict': v, 'experiment': experiment,
             'note': '; '.join(notes)}
+
+# %% ../nbs/12_claims.ipynb #30be8f8e
+def gate_checks(trained: Mapping[str, float], init: Mapping[str, float], gate: Mapping[str, float]) -> dict[str, bool]:
+    "`{check: holds}` for the baseline's mean accuracies `trained` and `init` (keys `knn_top1`, `probe_top1`) against `gate`."
+    nan = float('nan')
+    return {f"knn_top1 >= {gate['knn']}": trained['knn_top1'] >= gate['knn'],
+            f"probe_top1 >= {gate['probe']}": trained['probe_top1'] >= gate['probe'],
+            f"knn margin over random init >= {gate['margin']}": trained['knn_top1'] - init.get('knn_top1', nan) >= gate['margin'],
+            f"probe margin over random init >= {gate['margin']}": trained['probe_top1'] - init.get('probe_top1', nan) >= gate['margin']}
+
+# %% ../nbs/12_claims.ipynb #1393da76
+POOL_SCORING = ('n_test', 'knn_every', 'monitor_bank', 'metrics')
+
+def pool_scores(profile_dir: str | Path, sources: Sequence[str]) -> pd.DataFrame:
+    "The `scores.csv` of experiments `sources` of one profile as one table, with `experiment`, `machine`, `precision` columns."
+    import json
+    from mimpaper.reproduce import RUN_SETTINGS
+    d, parts, ref = Path(profile_dir), [], None
+    for name in sources:
+        e = d / name
+        for f in ('scores.csv', 'provenance.json'):
+            if not (e / f).exists(): raise ConfigError(f"{e / f} is missing: run the experiment {name!r} first")
+        prov = json.loads((e / 'provenance.json').read_text())
+        keys = {k: prov.get('params', {}).get(k) for k in (*RUN_SETTINGS, *POOL_SCORING)}
+        if ref is None: ref = (name, keys)
+        elif keys != ref[1]:
+            diff = ', '.join(f"{k}: {ref[1][k]!r} vs {v!r}" for k, v in keys.items() if v != ref[1][k])
+            raise ConfigError(f"cannot pool {name!r} with {ref[0]!r}: they trained or scored differently ({diff})")
+        s = pd.read_csv(e / 'scores.csv')
+        t = pd.read_csv(e / 'timing.csv') if (e / 'timing.csv').exists() else pd.DataFrame(columns=['arm', 'seed', 'precision'])
+        prec = dict(zip(zip(t.arm, t.seed), t.precision)) if 'precision' in t else {}
+        s.insert(0, 'experiment', name)
+        s['machine'] = prov.get('cpu') or prov.get('device_name')
+        s['precision'] = [prec.get((a, int(sd))) for a, sd in zip(s.arm, s.seed)]
+        parts.append(s)
+    if not parts: raise ConfigError('pool_scores needs at least one experiment')
+    df = pd.concat(parts, ignore_index=True)
+    dup = df[df.duplicated(['arm', 'seed'], keep=False)]
+    if len(dup): raise ConfigError(f"cannot pool: {', '.join(sorted({f'{a} seed {s}' for a, s in zip(dup.arm, dup.seed)}))} "
+                                   f"appear(s) in more than one of {', '.join(sources)}")
+    return df
 
 # %% ../nbs/12_claims.ipynb #6e918ff7
 def guard_improves(curve: Sequence[float], name: str = 'baseline', min_gain: float = 0.) -> str | None:

@@ -15,7 +15,8 @@ from .core import ConfigError, atomic_json, params_hash, seed_everything
 # %% auto #0
 __all__ = ['ARMS', 'TRUNK_SETTINGS', 'PROTOCOL', 'register_arm', 'arm_overrides', 'global_target_arm', 'ratio_arm',
            'mto_subset_arm', 'baseline_config', 'arm_trunk', 'arm_config', 'trunk_checkpoint', 'run_arm',
-           'pooled_features', 'evaluate_encoder', 'evaluate_run']
+           'pooled_features', 'evaluate_encoder', 'evaluate_run', 'is_trunk_arm', 'score_arm', 'side_by_side_jobs',
+           'train_side_by_side', 'env_workers']
 
 # %% ../nbs/13_evidence.ipynb #cfac34bc
 ARMS: dict[str, Callable[[dict], dict]] = {}
@@ -218,3 +219,103 @@ def evaluate_run(run: dict, data: dict, protocol: dict | None = None, seed: int 
     res = evaluate_encoder(model, data, p, seed)
     atomic_json(f, res)
     return res
+
+# %% ../nbs/13_evidence.ipynb #9402610a
+def is_trunk_arm(arm: str, std: dict, seed: int, branch_epoch: int) -> bool:
+    "True for an arm that is a seed's trunk run itself (`mae`, `simmim`): no branch, no scratch overrides."
+    return not arm_trunk(arm, {**std, 'branch_epoch': branch_epoch, 'seed': seed})[1]
+
+def score_arm(arm: str, std: dict, seed: int, branch_epoch: int, runs_dir: str | Path, data: dict,
+              monitor_bank: int | None = None, log: Callable = print) -> dict:
+    "Train (or load) `arm`'s run of `seed` and score it -> `{'run', 'eval', 'eval_init'}` (`eval_init`: a trunk's init, else None)."
+    run = run_arm(arm, std, seed, branch_epoch, runs_dir, data=data, monitor_bank=monitor_bank, log=log)
+    ev = evaluate_run(run, data)
+    ev0 = evaluate_run(run, data, init=True) if is_trunk_arm(arm, std, seed, branch_epoch) else None
+    return {'run': run, 'eval': ev, 'eval_init': ev0}
+
+# %% ../nbs/13_evidence.ipynb #f69bd555
+_SIDE_JOB = "import sys; from mimpaper.evidence import _side_job; sys.exit(_side_job(sys.argv[1]))"
+
+def _side_job(spec: str) -> int:
+    "One side-by-side job in its own process: one thread, the experiment's data, `score_arm`; a one-line error on failure."
+    import sys
+    from mimpaper.core import default_device
+    from mimpaper.runs import build_data, experiment_config
+    from mimpaper.train import Interrupted
+    j = json.loads(spec)
+    torch.set_num_threads(1)
+    try:
+        data = build_data(experiment_config(**j['std']), default_device(j['std'].get('device', 'auto')))
+        t = time.time()
+        r = score_arm(j['arm'], j['std'], j['seed'], j['branch_epoch'], j['runs_dir'], data, j.get('monitor_bank'))
+        print(f"{j['arm']} seed {j['seed']}: kNN {r['eval']['knn_top1']:.2f}, probe {r['eval']['probe_top1']:.2f} "
+              f"({time.time() - t:.0f} s) -> {r['run']['run_dir']}", flush=True)
+        return 0
+    except Interrupted as e: print(f"{j['arm']} seed {j['seed']}: {e}", file=sys.stderr); return 130
+    except Exception as e: print(f"{j['arm']} seed {j['seed']}: {type(e).__name__}: {e}", file=sys.stderr); return 1
+
+# %% ../nbs/13_evidence.ipynb #ae31275c
+def side_by_side_jobs(arms: list[str], std: dict, seeds: list[int], branch_epoch: int) -> list[tuple[str, int]]:
+    "The `(arm, seed)` jobs of an experiment, trunk runs first (seed order), then the other arms (arm order, then seed)."
+    for a in arms: arm_overrides(a, {**std, 'branch_epoch': branch_epoch, 'seed': seeds[0]})   # a typo fails here, before any run
+    jobs = [(a, s) for a in arms for s in seeds]
+    return sorted(jobs, key=lambda j: not is_trunk_arm(j[0], std, j[1], branch_epoch))
+
+# %% ../nbs/13_evidence.ipynb #e27130fa
+def train_side_by_side(arms: list[str], std: dict, seeds: list[int], branch_epoch: int, runs_dir: str | Path,
+                       monitor_bank: int | None = None, workers: int = 2, poll_s: float = 2.0, log: Callable = print) -> list[dict]:
+    "Train and score every `(arm, seed)` in `workers` one-thread processes -> one `{'arm', 'seed', 'rc', 'wall_s', 'log'}` per job."
+    import os, signal, subprocess, sys
+    if not isinstance(workers, int) or workers < 1: raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    pending, running, done, failed_trunks = side_by_side_jobs(arms, std, seeds, branch_epoch), {}, [], set()
+    logs = Path(runs_dir) / 'logs'; logs.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+    def _die_with_parent():                                          # Linux: a worker whose parent dies (a killed kernel) gets SIGINT: checkpoint, exit
+        try: import ctypes; ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGINT)   # PR_SET_PDEATHSIG
+        except (OSError, AttributeError): pass
+    def start(arm, seed):
+        spec = json.dumps({'arm': arm, 'seed': seed, 'std': std, 'branch_epoch': branch_epoch, 'runs_dir': str(runs_dir), 'monitor_bank': monitor_bank})
+        f = logs / f'{arm}-s{seed}.log'; fh = open(f, 'a')
+        p = subprocess.Popen([sys.executable, '-c', _SIDE_JOB, spec], stdout=fh, stderr=subprocess.STDOUT, env=env,
+                             preexec_fn=_die_with_parent if sys.platform.startswith('linux') else None)
+        running[p] = (arm, seed, time.time(), f, fh)
+    def trunk_of(arm, seed):                                         # the trunk job a branch needs, None for a trunk or a scratch arm
+        trunk, o = arm_trunk(arm, {**std, 'branch_epoch': branch_epoch, 'seed': seed})
+        return None if not o or o.get('scratch') else (trunk, seed)
+    trunks = {j for j in pending if is_trunk_arm(j[0], std, j[1], branch_epoch)}
+    ok = set()
+    try:
+        while pending or running:
+            for arm, seed in list(pending):
+                if len(running) >= workers: break
+                t = trunk_of(arm, seed)
+                if t in failed_trunks:
+                    pending.remove((arm, seed)); done.append({'arm': arm, 'seed': seed, 'rc': None, 'wall_s': 0.0, 'log': None})
+                    log(f"{arm} seed {seed}: not started, its trunk {t[0]} seed {seed} failed")
+                elif t is None or t not in trunks or t in ok:            # its trunk is done (or trained elsewhere): start
+                    pending.remove((arm, seed)); start(arm, seed)
+            if not running:                                          # only skipped jobs were left (a job waits only on a running trunk)
+                assert not pending, pending; continue
+            time.sleep(poll_s)
+            for p in [p for p in running if p.poll() is not None]:
+                arm, seed, t, f, fh = running.pop(p); fh.close()
+                done.append({'arm': arm, 'seed': seed, 'rc': p.returncode, 'wall_s': round(time.time() - t, 1), 'log': str(f)})
+                last = (f.read_text().strip().splitlines() or [''])[-1]
+                if p.returncode == 0: log(last); ok.add((arm, seed))
+                else:
+                    log(f"{arm} seed {seed}: FAILED (exit {p.returncode}): {last} (log: {f})")
+                    if (arm, seed) in trunks: failed_trunks.add((arm, seed))
+    except KeyboardInterrupt:
+        for p in running: p.send_signal(signal.SIGINT)               # each trainer saves a checkpoint after its step
+        for p, (*_, fh) in running.items(): p.wait(); fh.close()
+        raise
+    return done
+
+# %% ../nbs/13_evidence.ipynb #109b8e02
+def env_workers() -> int:
+    "`MIMPAPER_WORKERS` as a positive integer (1 when unset): how many one-thread processes train an experiment's runs."
+    import os
+    v = os.environ.get('MIMPAPER_WORKERS', '').strip()
+    if not v: return 1
+    if not v.isdigit() or int(v) < 1: raise ConfigError(f"MIMPAPER_WORKERS must be a positive integer, got {v!r}")
+    return int(v)

@@ -9,7 +9,11 @@ __all__ = ['TINY', 'test_branch_with_the_mae_arm_is_the_uninterrupted_run',
            'test_simmim_arms_branch_from_the_seeds_simmim_trunk', 'test_one_seed_is_never_a_verdict',
            'test_curve_arms_train_from_epoch_0_with_a_monitor_every_epoch',
            'test_ratio_robustness_notebook_pimr_on_hand_made_scores',
-           'test_evidence_notebook_judges_rauc_claims_from_the_curve_arms']
+           'test_evidence_notebook_judges_rauc_claims_from_the_curve_arms',
+           'test_gate_pool_notebook_judges_the_gate_over_seeds_of_two_experiments',
+           'test_side_by_side_trains_and_scores_what_the_notebook_then_loads',
+           'test_side_by_side_reports_a_failed_trunk_and_does_not_start_its_branches',
+           'test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads']
 
 # %% ../nbs/tests/test_evidence.ipynb #206786a3
 import pytest
@@ -146,4 +150,87 @@ def test_evidence_notebook_judges_rauc_claims_from_the_curve_arms(tmp_path):
     if 'not tested' in r.note: assert len(ra) == 0 and ('does not improve' in r.note or 'gain area' in r.note)   # the toy baseline may not learn
     else: assert r.baseline_mean == 0 and abs(r.method_mean - ra.rauc_eq8.mean()) < 1e-3 and ((ra.rauc_paper_scale - ra.rauc_eq8 - 1).abs() < 1e-9).all()
     assert len(cl[cl.metric == 'knn_val_mean[1.02,3]']) == 1 and len(cl[cl.metric == 'knn_top1']) == 1 and list(out.glob('gap_*.png'))
+
+
+# %% ../nbs/tests/test_evidence.ipynb #8bf1da19
+def test_gate_pool_notebook_judges_the_gate_over_seeds_of_two_experiments(tmp_path):
+    "The 20-epoch gate over seeds trained by two experiments: one claim row per metric over all 3 seeds, each seed's origin in the note; differing settings are refused."
+    import json
+    import pandas as pd
+    from pathlib import Path
+    import mimpaper
+    from mimpaper.reproduce import RUN_SETTINGS, run_notebook
+    nb = Path(mimpaper.__file__).resolve().parents[1] / 'nbs/experiments/gate_pool.ipynb'
+    prof = tmp_path / 'results' / 'cpu'
+    def exp(name, seeds, cpu, prec, probe, **params):
+        e = prof / name; e.mkdir(parents=True)
+        ps = {k: 1 for k in RUN_SETTINGS} | {'n_test': 10000, 'knn_every': 2, 'monitor_bank': 10000, 'metrics': ['knn_top1', 'probe_top1']}
+        (e / 'provenance.json').write_text(json.dumps({'cpu': cpu, 'params': ps | params | {'seeds': seeds}}))
+        (e / 'metrics.json').write_text(json.dumps({'chance_top1': 10.0}))
+        rows = [{'arm': 'mae', 'seed': s, 'knn_top1': 46. + s / 2, 'probe_top1': probe + s / 4} for s in seeds]
+        rows += [{'arm': 'random-init', 'seed': s, 'knn_top1': 34. - s / 3, 'probe_top1': 43. + s / 5} for s in seeds]
+        pd.DataFrame(rows).to_csv(e / 'scores.csv', index=False)
+        pd.DataFrame([{'arm': 'mae', 'seed': s, 'precision': prec} for s in seeds]).to_csv(e / 'timing.csv', index=False)
+    exp('g0', [0], 'Xeon', 'bf16/explicit', 55.5); exp('g12', [1, 2], 'AMD EPYC', 'fp32/sdpa', 54.0)
+    out = prof / 'pooled'
+    run_notebook(nb, {'out_dir': str(out), 'sources': ['g0', 'g12']}, out_path=tmp_path / 'x.ipynb')
+    cl = pd.read_csv(out / 'claims.csv').set_index('metric')
+    assert cl.n_seeds.tolist() == [3, 3] and cl.verdict.tolist() == ['supported', 'supported'], cl
+    assert abs(cl.loc['probe_top1', 'method_mean'] - (55.5 + 54.25 + 54.5) / 3) < 1e-3
+    assert 'seed 0: g0 (Xeon, bf16/explicit), seed 1: g12 (AMD EPYC, fp32/sdpa)' in cl.loc['knn_top1', 'note']
+    m = json.loads((out / 'metrics.json').read_text())
+    assert m['seeds'] == [0, 1, 2] and m['gate']['checks'] == {'knn_top1 >= 45': True, 'probe_top1 >= 55': False,   # 54.75 < 55
+                                                               'knn margin over random init >= 8': True, 'probe margin over random init >= 8': True}
+    assert (out / 'gate.png').exists() and len(pd.read_csv(out / 'scores.csv')) == 6
+    exp('g3', [3], 'AMD EPYC', 'fp32/sdpa', 56.0, epochs=10)
+    with pytest.raises(Exception, match=r"cannot pool 'g3' with 'g0': they trained or scored differently \(epochs: 1 vs 10\)"):
+        run_notebook(nb, {'out_dir': str(prof / 'bad'), 'sources': ['g0', 'g3']}, out_path=tmp_path / 'y.ipynb')
+
+
+# %% ../nbs/tests/test_evidence.ipynb #1b5d7ed4
+def test_side_by_side_trains_and_scores_what_the_notebook_then_loads(tmp_path):
+    "Two one-thread workers train and score every (arm, seed), trunks first; `score_arm` in this process then only loads."
+    from pathlib import Path
+    from mimpaper.evidence import score_arm, train_side_by_side
+    from mimpaper.runs import build_data
+    logs = []
+    done = train_side_by_side(['mae', 'sbam'], TINY, [0, 1], 2, tmp_path, workers=2, poll_s=0.2, log=logs.append)
+    assert [(d['arm'], d['seed'], d['rc']) for d in sorted(done, key=lambda d: (d['arm'], d['seed']))] == [('mae', 0, 0), ('mae', 1, 0), ('sbam', 0, 0), ('sbam', 1, 0)], logs
+    assert sorted(l.split(':')[0] for l in logs) == ['mae seed 0', 'mae seed 1', 'sbam seed 0', 'sbam seed 1'] and all('probe' in l for l in logs), logs
+    assert sorted(p.name for p in (tmp_path / 'logs').iterdir()) == ['mae-s0.log', 'mae-s1.log', 'sbam-s0.log', 'sbam-s1.log']
+    data = build_data(experiment_config(**TINY), 'cpu')
+    b, m = score_arm('sbam', TINY, 1, 2, tmp_path, data, log=logs.append), score_arm('mae', TINY, 0, 2, tmp_path, data)
+    assert b['run']['cached'] and m['run']['cached'] and b['eval_init'] is None and m['eval_init'] is not None
+    assert len(logs) == 4 and len(list(Path(m['run']['run_dir']).glob('eval-*.json'))) == 2      # loaded: nothing trained or scored again
+
+def test_side_by_side_reports_a_failed_trunk_and_does_not_start_its_branches(tmp_path):
+    from mimpaper.evidence import train_side_by_side
+    logs = []
+    bad = {**TINY, 'dataset': 'cifar10', 'data_root': str(tmp_path / 'no-such-cifar')}
+    done = train_side_by_side(['mae', 'sbam'], bad, [0], 2, tmp_path, workers=2, poll_s=0.2, log=logs.append)
+    assert [(d['arm'], d['rc']) for d in done] == [('mae', 1), ('sbam', None)], done
+    assert logs[0].startswith('mae seed 0: FAILED (exit 1): mae seed 0: ') and 'no-such-cifar' in logs[0] and logs[0].endswith('mae-s0.log)'), logs
+    assert logs[1] == 'sbam seed 0: not started, its trunk mae seed 0 failed'
+    with pytest.raises(ConfigError, match='workers must be a positive integer'): train_side_by_side(['mae'], TINY, [0], 2, tmp_path, workers=0)
+
+
+# %% ../nbs/tests/test_evidence.ipynb #9030b80b
+def test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads(tmp_path):
+    "`MIMPAPER_WORKERS=2`: every run is trained and scored by the workers; the notebook's own loop finds them all cached."
+    import json, os
+    import pandas as pd
+    from pathlib import Path
+    from unittest import mock
+    import mimpaper
+    from mimpaper.reproduce import run_notebook
+    root = Path(mimpaper.__file__).resolve().parents[1]
+    out = tmp_path / 'results' / 'side'
+    with mock.patch.dict(os.environ, {'MIMPAPER_WORKERS': '2'}):
+        run_notebook(root / 'nbs/experiments/evidence_claims.ipynb', {'out_dir': str(out), 'profile': 'test', 'seeds': [0, 1], 'epochs': 2, 'branch_epoch': 1},
+                     out_path=tmp_path / 'x.ipynb', root=tmp_path)
+    t = pd.read_csv(out / 'timing.csv')
+    assert sorted(zip(t.arm, t.seed)) == [('mae', 0), ('mae', 1), ('sbam', 0), ('sbam', 1)] and t.cached.all(), t
+    assert (t.own_train_s > 0).all() and json.loads((out / 'metrics.json').read_text())['workers'] == 2
+    assert sorted(p.name for p in (tmp_path / 'runs/test/pretrain/logs').iterdir()) == ['mae-s0.log', 'mae-s1.log', 'sbam-s0.log', 'sbam-s1.log']
+    assert len(pd.read_csv(out / 'scores.csv')) == 6                  # 2 arms x 2 seeds + the 2 random inits
 

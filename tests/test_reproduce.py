@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['PARAMS', 'NOTEBOOKS', 'PROFILE', 'make_repo', 'set_profile', 'by_name', 'test_profile_validation',
            'test_repo_profiles_load', 'test_run_resume_force_and_params', 'test_cli', 'test_reproduction_check',
-           'test_ledger']
+           'test_ledger', 'test_cli_workers_reach_the_kernels_and_are_restored']
 
 # %% ../nbs/tests/test_reproduce.ipynb #95bafd58
 import json, sys, time
@@ -185,3 +185,20 @@ def test_ledger(tmp_path):
     assert ledger_rows(root).verdict[0] == 'supported 1 (smoke, 3 seeds)'           # the verdict column reads CLAIMS.csv
     md = render_ledger(root).read_text()
     assert '## Claims of profile `smoke`' in md and '| MTO | Table 1 | m | b vs a | 3 | 1.0 | [0.5, 1.5] | supported |' in md
+
+# %% ../nbs/tests/test_reproduce.ipynb #c2b9e0a4
+def test_cli_workers_reach_the_kernels_and_are_restored(tmp_path, capsys):
+    "`--workers N` is how the evidence notebooks learn how many one-thread training processes to use (MIMPAPER_WORKERS)."
+    import os
+    from mimpaper.reproduce import _toy_repo
+    cells = ["profile = 'w'\nout_dir = 'results/w/env'",
+             "import os, json\nfrom pathlib import Path\nfrom mimpaper.core import Results\n"
+             "r = Results(out_dir, params={}); r.json('env.json', {'workers': os.environ.get('MIMPAPER_WORKERS')}); r.finish()"]
+    root = _toy_repo(tmp_path, {'env': cells}, {'w': 'experiments:\n  env: {}\n'})
+    before = os.environ.get('MIMPAPER_WORKERS')
+    assert cli_reproduce(['--profile', 'w', '--workers', '2', '--root', str(root)]) == 0
+    assert json.loads((root / 'results/w/env/env.json').read_text()) == {'workers': '2'} and os.environ.get('MIMPAPER_WORKERS') == before
+    capsys.readouterr()
+    assert cli_reproduce(['--profile', 'w', '--workers', '0', '--root', str(root)]) == 2
+    assert capsys.readouterr().err == 'error: --workers must be at least 1, got 0\n'
+
