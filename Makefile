@@ -35,9 +35,10 @@ quickstart: install
 reproduce: install
 	$(BIN)/mimpaper reproduce --profile $(PROFILE) --check
 
-## run (or resume) a profile into results/PROFILE/, e.g. the evidence: make run-profile PROFILE=cpu
+## run (or resume) a profile into results/PROFILE/, e.g. the evidence: make run-profile PROFILE=cpu [WORKERS=2]
+## (WORKERS=N: each experiment's runs train in N one-thread processes side by side, faster on a 2-core CPU)
 run-profile: install
-	$(BIN)/mimpaper reproduce --profile $(PROFILE)
+	$(BIN)/mimpaper reproduce --profile $(PROFILE) $(if $(WORKERS),--workers $(WORKERS))
 
 docs: install
 	$(BIN)/python tools/build_docs.py
