@@ -284,6 +284,7 @@ def train_side_by_side(arms: list[str], std: dict, seeds: list[int], branch_epoc
         return None if not o or o.get('scratch') else (trunk, seed)
     trunks = {j for j in pending if is_trunk_arm(j[0], std, j[1], branch_epoch)}
     ok = set()
+    log(f"{len(pending)} runs in {workers} one-thread processes side by side (logs: {logs})")
     try:
         while pending or running:
             for arm, seed in list(pending):

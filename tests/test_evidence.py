@@ -196,12 +196,13 @@ def test_side_by_side_trains_and_scores_what_the_notebook_then_loads(tmp_path):
     logs = []
     done = train_side_by_side(['mae', 'sbam'], TINY, [0, 1], 2, tmp_path, workers=2, poll_s=0.2, log=logs.append)
     assert [(d['arm'], d['seed'], d['rc']) for d in sorted(done, key=lambda d: (d['arm'], d['seed']))] == [('mae', 0, 0), ('mae', 1, 0), ('sbam', 0, 0), ('sbam', 1, 0)], logs
-    assert sorted(l.split(':')[0] for l in logs) == ['mae seed 0', 'mae seed 1', 'sbam seed 0', 'sbam seed 1'] and all('probe' in l for l in logs), logs
+    assert logs[0].startswith('4 runs in 2 one-thread processes side by side (logs: ') and len(logs) == 5, logs
+    assert sorted(l.split(':')[0] for l in logs[1:]) == ['mae seed 0', 'mae seed 1', 'sbam seed 0', 'sbam seed 1'] and all('probe' in l for l in logs[1:]), logs
     assert sorted(p.name for p in (tmp_path / 'logs').iterdir()) == ['mae-s0.log', 'mae-s1.log', 'sbam-s0.log', 'sbam-s1.log']
     data = build_data(experiment_config(**TINY), 'cpu')
     b, m = score_arm('sbam', TINY, 1, 2, tmp_path, data, log=logs.append), score_arm('mae', TINY, 0, 2, tmp_path, data)
     assert b['run']['cached'] and m['run']['cached'] and b['eval_init'] is None and m['eval_init'] is not None
-    assert len(logs) == 4 and len(list(Path(m['run']['run_dir']).glob('eval-*.json'))) == 2      # loaded: nothing trained or scored again
+    assert len(logs) == 5 and len(list(Path(m['run']['run_dir']).glob('eval-*.json'))) == 2      # loaded: nothing trained or scored again
 
 def test_side_by_side_reports_a_failed_trunk_and_does_not_start_its_branches(tmp_path):
     from mimpaper.evidence import train_side_by_side
@@ -209,8 +210,8 @@ def test_side_by_side_reports_a_failed_trunk_and_does_not_start_its_branches(tmp
     bad = {**TINY, 'dataset': 'cifar10', 'data_root': str(tmp_path / 'no-such-cifar')}
     done = train_side_by_side(['mae', 'sbam'], bad, [0], 2, tmp_path, workers=2, poll_s=0.2, log=logs.append)
     assert [(d['arm'], d['rc']) for d in done] == [('mae', 1), ('sbam', None)], done
-    assert logs[0].startswith('mae seed 0: FAILED (exit 1): mae seed 0: ') and 'no-such-cifar' in logs[0] and logs[0].endswith('mae-s0.log)'), logs
-    assert logs[1] == 'sbam seed 0: not started, its trunk mae seed 0 failed'
+    assert logs[1].startswith('mae seed 0: FAILED (exit 1): mae seed 0: ') and 'no-such-cifar' in logs[1] and logs[1].endswith('mae-s0.log)'), logs
+    assert logs[2] == 'sbam seed 0: not started, its trunk mae seed 0 failed'
     with pytest.raises(ConfigError, match='workers must be a positive integer'): train_side_by_side(['mae'], TINY, [0], 2, tmp_path, workers=0)
 
 
