@@ -1,12 +1,13 @@
-"""Training throughput on a small CPU: one `mimpaper pretrain` at every thread vs N side by side at one thread each.
+"""Training throughput on a small CPU: one `mimpaper pretrain` at every thread vs N side by side at one thread each, and one run in N one-thread processes (torchrun, gloo).
 
     .venv/bin/python tools/bench_side_by_side.py --out results/bench/cpu-amd-epyc-side-by-side
 
 The question it answers: how should a 2-core machine train an evidence profile's runs (`mimpaper reproduce
 --workers N`)? Each round runs the same short pre-training (CIFAR-10 subset, ViT-micro, the cpu profile's batch and
 recipe, `train.amp=auto`, no kNN monitor) first as one process with all threads, then as N processes with one
-thread each (seeds 0..N-1, started together), and reads the last epoch's `img_s` from each run's `epochs.csv`
-(training steps only). Rounds alternate the two modes. Writes `side_by_side.csv` (one row per process and round),
+thread each (seeds 0..N-1, started together), then as one run split over N one-thread processes (`torchrun
+--nproc_per_node N`, gloo; the same global batch, each process half of it), and reads the last epoch's `img_s` from
+each run's `epochs.csv` (training steps only). Rounds alternate the modes. Writes `side_by_side.csv` (one row per process and round),
 `summary.json` (median totals, the ratio, the machine) and prints the table. Needs quiet cores: nothing else may run.
 """
 import argparse, json, os, platform, shutil, subprocess, sys, tempfile, time
@@ -21,19 +22,23 @@ def lscpu() -> dict:
     return {'cpu': d.get('Model name', platform.processor()).strip(), 'cores': os.cpu_count(),
             'cpu_flags': sorted(flags & {'avx2', 'fma', 'avx512f', 'avx512_bf16', 'amx_bf16', 'amx_tile'})}
 
-def start(out: Path, seed: int, threads: int, a) -> subprocess.Popen:
+def start(out: Path, seed: int, threads: int, a, ddp: int = 0) -> subprocess.Popen:
     env = {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads)}
-    cmd = [str(Path(sys.executable).parent / 'mimpaper'), 'pretrain', '--out-dir', str(out), f'data.dataset={a.dataset}',
+    bin_ = Path(sys.executable).parent
+    launcher = ([str(bin_ / 'torchrun'), '--standalone', f'--nproc_per_node={ddp}', str(bin_ / 'mimpaper')] if ddp
+                else [str(bin_ / 'mimpaper')])
+    cmd = [*launcher, 'pretrain', '--out-dir', str(out), f'data.dataset={a.dataset}',
            f'data.n_train={a.n_train}', 'data.n_val=0', 'data.n_test=1000', f'train.epochs={a.epochs}', 'train.batch_size=256',
            f'train.seed={seed}', f'data.seed={seed}', 'eval.knn_every=0', 'model.size=micro', 'model.img_size=32', 'model.patch_size=4',
            'model.embed_dim=128', 'model.depth=6', 'model.num_heads=4', 'model.decoder_embed_dim=64', 'model.decoder_depth=2',
            'model.decoder_num_heads=4']
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=open(out.with_suffix('.log'), 'w'))
 
-def last_img_s(out: Path) -> float:
+def last_epoch(out: Path) -> dict:
+    "The last epoch's `img_s` (all processes of the run together) and `wall_s` from the run's `epochs.csv`."
     lines = (out / 'epochs.csv').read_text().strip().splitlines()
     head, last = lines[0].split(','), lines[-1].split(',')
-    return float(last[head.index('img_s')])
+    return {'img_s': float(last[head.index('img_s')]), 'epoch_wall_s': float(last[head.index('wall_s')])}
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,29 +57,31 @@ def main(argv=None) -> int:
     rows, tmp = [], Path(tempfile.mkdtemp(prefix='side-by-side-'))
     try:
         for r in range(a.rounds):
-            for mode, procs, th in (('one process', 1, threads), ('side by side', a.workers, 1)):
+            for mode, procs, th, ddp in (('one process', 1, threads, 0), ('side by side', a.workers, 1, 0),
+                                         (f'one run, ddp x{a.workers}', 1, 1, a.workers)):
                 t = time.time()
-                ps = [(s, tmp / f'r{r}-{procs}-{s}', None) for s in range(procs)]
-                ps = [(s, d, start(d, s, th, a)) for s, d, _ in ps]
+                ps = [(s, tmp / f'r{r}-{mode[:8]}-{procs}-{s}'.replace(' ', '_'), None) for s in range(procs)]
+                ps = [(s, d, start(d, s, th, a, ddp)) for s, d, _ in ps]
                 for s, d, p in ps:
                     if p.wait() != 0: sys.exit(f"bench_side_by_side: error: a run failed, see {d.with_suffix('.log')}")
                 for s, d, _ in ps:
-                    rows.append({'round': r, 'mode': mode, 'processes': procs, 'threads_each': th, 'seed': s, 'img_s': last_img_s(d)})
+                    rows.append({'round': r, 'mode': mode, 'processes': ddp or procs, 'threads_each': th, 'seed': s, **last_epoch(d)})
                 print(f"round {r}, {mode}: " + ', '.join(f"{x['img_s']:.1f}" for x in rows[-procs:]) + f" img/s ({time.time() - t:.0f} s)", flush=True)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     import pandas as pd
     df = pd.DataFrame(rows)
     tot = df.groupby(['round', 'mode']).img_s.sum().unstack()
-    one, side = float(tot['one process'].median()), float(tot['side by side'].median())
+    one, side, ddp = (float(tot[m].median()) for m in ('one process', 'side by side', f'one run, ddp x{a.workers}'))
     summary = {**info, 'torch': torch.__version__, 'date': time.strftime('%Y-%m-%dT%H:%M:%S%z'), 'command': ' '.join(sys.argv),
                'config': f'ViT-micro 128x6, decoder 64x2, patch 4, batch 256, {a.dataset} n_train {a.n_train}, epoch {a.epochs} of {a.epochs}',
                'one_process_img_s': round(one, 1), 'side_by_side_total_img_s': round(side, 1), 'workers': a.workers,
-               'ratio_side_by_side_over_one': round(side / one, 3), 'per_round_totals': tot.round(1).to_dict('index')}
+               'ratio_side_by_side_over_one': round(side / one, 3),
+               'one_run_ddp_img_s': round(ddp, 1), 'ratio_ddp_over_one': round(ddp / one, 3), 'per_round_totals': tot.round(1).to_dict('index')}
     df.to_csv(out / 'side_by_side.csv', index=False)
     (out / 'summary.json').write_text(json.dumps(summary, indent=1) + '\n')
     print(df.to_string(index=False))
     print(f"{info['cpu']} ({threads} cores): one process at {threads} threads {one:.1f} img/s; {a.workers} side by side at 1 thread "
-          f"{side:.1f} img/s together: {side / one:.2f}x")
+          f"{side:.1f} img/s together: {side / one:.2f}x; one run in {a.workers} one-thread processes (ddp) {ddp:.1f} img/s: {ddp / one:.2f}x")
     return 0
 
 if __name__ == '__main__':
