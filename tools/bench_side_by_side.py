@@ -8,7 +8,7 @@ recipe, `train.amp=auto`, no kNN monitor) first as one process with all threads,
 thread each (seeds 0..N-1, started together), then as one run split over N one-thread processes (`torchrun
 --nproc_per_node N`, gloo; the same global batch, each process half of it), and reads the last epoch's `img_s` from
 each run's `epochs.csv` (training steps only). Rounds alternate the modes. Writes `side_by_side.csv` (one row per process and round),
-`summary.json` (median totals, the ratio, the machine) and prints the table. Needs quiet cores: nothing else may run.
+`summary.json` (median totals, the ratios, the machine), `bench.md` and prints the table. Needs quiet cores: nothing else may run.
 """
 import argparse, json, os, platform, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -39,6 +39,34 @@ def last_epoch(out: Path) -> dict:
     lines = (out / 'epochs.csv').read_text().strip().splitlines()
     head, last = lines[0].split(','), lines[-1].split(',')
     return {'img_s': float(last[head.index('img_s')]), 'epoch_wall_s': float(last[head.index('wall_s')])}
+
+def render(out: Path) -> Path:
+    "`bench.md` (shown on the docs' benchmarks page) from the folder's `side_by_side.csv` and `summary.json`."
+    import pandas as pd
+    df, m = pd.read_csv(out / 'side_by_side.csv'), json.loads((out / 'summary.json').read_text())
+    w = m['workers']
+    tot = df.groupby(['round', 'mode'], sort=False).agg(processes=('processes', 'first'), threads_each=('threads_each', 'first'),
+                                                        img_s=('img_s', 'sum')).reset_index()
+    rows = '\n'.join(f"| {r['round']} | {r['mode']} | {r['processes']} | {r['threads_each']} | {r['img_s']:.1f} |" for _, r in tot.iterrows())
+    prec = ('bf16 where `auto` chose it: this CPU has native bf16' if {'amx_bf16', 'avx512_bf16'} & set(m['cpu_flags'])
+            else 'fp32: this CPU has no native bf16')
+    text = f"""# Training throughput on {m['cpu']} ({m['cores']} cores): one process, {w} side by side, one run under torchrun
+
+`{m['command']}` on {m['date'][:10]}, torch {m['torch']}, flags {', '.join(m['cpu_flags'])}. {m['config']}; `train.amp=auto`
+({prec}); img/s of the last epoch's training steps, all processes together.
+
+| round | mode | processes | threads each | img/s |
+|---|---|---|---|---|
+{rows}
+
+Medians over the rounds: one process at {m['cores']} threads **{m['one_process_img_s']} img/s**; {w} runs side by side at one
+thread each **{m['side_by_side_total_img_s']} img/s** together (**{m['ratio_side_by_side_over_one']:.2f}x**: what
+`mimpaper reproduce --workers {w}` buys an evidence profile, whose experiments train several runs); one run split over
+{w} one-thread processes (`torchrun --standalone --nproc_per_node {w}`, gloo, the same global batch)
+**{m['one_run_ddp_img_s']} img/s** ({m['ratio_ddp_over_one']:.2f}x, the noisier of the two).
+"""
+    (out / 'bench.md').write_text(text)
+    return out / 'bench.md'
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -79,6 +107,7 @@ def main(argv=None) -> int:
                'one_run_ddp_img_s': round(ddp, 1), 'ratio_ddp_over_one': round(ddp / one, 3), 'per_round_totals': tot.round(1).to_dict('index')}
     df.to_csv(out / 'side_by_side.csv', index=False)
     (out / 'summary.json').write_text(json.dumps(summary, indent=1) + '\n')
+    render(out)
     print(df.to_string(index=False))
     print(f"{info['cpu']} ({threads} cores): one process at {threads} threads {one:.1f} img/s; {a.workers} side by side at 1 thread "
           f"{side:.1f} img/s together: {side / one:.2f}x; one run in {a.workers} one-thread processes (ddp) {ddp:.1f} img/s: {ddp / one:.2f}x")
