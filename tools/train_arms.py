@@ -4,7 +4,9 @@
     OMP_NUM_THREADS=1 python tools/train_arms.py --profile cpu --experiment gate_schedule_s12 --arm mae --seeds 1
 
 Makes the same `evidence.score_arm` calls as `nbs/experiments/evidence_claims.ipynb`, with the profile's
-defaults (and, with `--experiment`, that experiment's own settings, e.g. its `epochs`), into the same `runs/PROFILE/pretrain/` folders; the notebook then finds the runs and the cached scores.
+defaults (and, with `--experiment`, that experiment's own settings, e.g. its `epochs`), into the same
+`runs/PROFILE/pretrain/` folders; the notebook then finds the runs and the cached scores. `mimpaper reproduce
+--workers 2` does the same for a whole experiment (`evidence.train_side_by_side`).
 """
 import argparse, sys, time
 from pathlib import Path
