@@ -638,6 +638,7 @@ def claim_verdicts(claims: pd.DataFrame, paper: str, artifact: str) -> str:
     if not len(c): return ''
     best = c.groupby('profile').n_seeds.max().sort_values(ascending=False).index[0]
     c = c[c.profile == best]
+    c = c[c.n_seeds == c.n_seeds.max()]                      # the claims judged at the most seeds (not a 1-seed figure beside them)
     counts = c.verdict.value_counts()
     order = ('supported', 'contradicted', 'inconclusive', 'not-tested')
     return ', '.join(f"{v} {counts[v]}" for v in order if v in counts) + f" ({best}, {int(c.n_seeds.max())} seeds)"

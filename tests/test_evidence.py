@@ -8,7 +8,7 @@ __all__ = ['TINY', 'test_branch_with_the_mae_arm_is_the_uninterrupted_run',
            'test_run_arm_shares_the_baseline_between_arms', 'test_ratio_and_mto_subset_arms_train_what_they_name',
            'test_simmim_arms_branch_from_the_seeds_simmim_trunk', 'test_one_seed_is_never_a_verdict',
            'test_curve_arms_train_from_epoch_0_with_a_monitor_every_epoch',
-           'test_ratio_robustness_notebook_pimr_on_hand_made_scores',
+           'test_ratio_robustness_notebook_pimr_on_hand_made_scores', 'test_ratio_robustness_joins_sources_first_wins',
            'test_evidence_notebook_judges_rauc_claims_from_the_curve_arms',
            'test_gate_pool_notebook_judges_the_gate_over_seeds_of_two_experiments',
            'test_side_by_side_trains_and_scores_what_the_notebook_then_loads',
@@ -104,6 +104,11 @@ def test_curve_arms_train_from_epoch_0_with_a_monitor_every_epoch(tmp_path):
     assert all(torch.equal(sa[k], sc[k]) for k in sa)              # same init, data order and steps as the baseline
     t = run_arm('mto-curve', TINY, 0, 2, tmp_path)['trainer']
     assert next(x for x in t.loss_terms if x.name == 'mto').calls > 0 and t.step == m['trainer'].step
+    logs = []
+    sm = run_arm('simmim-mto-curve', TINY, 0, 2, tmp_path, log=logs.append)      # SimMIM's row: no trunk trained first
+    assert [l.split(':')[0] for l in logs] == ['simmim-mto-curve seed 0'] and all(h['knn_top1'] is not None for h in sm['history'])
+    s = run_arm('simmim', TINY, 0, 2, tmp_path)                                   # the trunk: its own curve, every epoch
+    assert all(h['knn_top1'] is not None for h in s['history']) and len(s['history']) == len(sm['history']) == 3
 
 
 # %% ../nbs/tests/test_evidence.ipynb #cd889167
@@ -119,7 +124,7 @@ def test_ratio_robustness_notebook_pimr_on_hand_made_scores(tmp_path):
     knn = {'mae-r60': 44., 'mae': 46., 'mae-r90': 42., 'sbam-r60': 45., 'sbam': 45., 'sbam-r90': 43., 'random-init': 30.}
     pd.DataFrame([{'arm': a, 'seed': 0, 'knn_top1': v, 'probe_top1': v + 8} for a, v in knn.items()]).to_csv(src / 'scores.csv', index=False)
     out = tmp_path / 'results' / 'fig3'
-    run_notebook(nb, {'out_dir': str(out), 'source': 'ratio'}, out_path=tmp_path / 'x.ipynb')
+    run_notebook(nb, {'out_dir': str(out), 'source': ['ratio']}, out_path=tmp_path / 'x.ipynb')
     t = pd.read_csv(out / 'fig3.csv').set_index(['method', 'ratio'])
     assert t.loc['MAE', 'knn_top1_pimr'].tolist() == [0.5, 1.0, 0.0] and t.loc['SBAM', 'knn_top1_pimr'].tolist() == [1.0, 1.0, 0.0]
     assert t.loc['SBAM', 'knn_top1_global_pimr'].tolist() == [0.75, 0.75, 0.25]
@@ -127,7 +132,34 @@ def test_ratio_robustness_notebook_pimr_on_hand_made_scores(tmp_path):
     assert set(d.verdict) == {'not-tested'} and d[d.metric == 'knn_top1'].effect.tolist() == [1.0, -1.0, 1.0]
     assert (out / 'fig3.png').exists() and json.loads((out / 'metrics.json').read_text())['n_seeds'] == 1
     (src / 'scores.csv').write_text('arm,seed,knn_top1,probe_top1\nmae,0,1,1\n')
-    with pytest.raises(Exception, match=r"no runs of arm\(s\)"): run_notebook(nb, {'out_dir': str(out), 'source': 'ratio'}, out_path=tmp_path / 'y.ipynb')
+    with pytest.raises(Exception, match=r"no runs of arm\(s\)"): run_notebook(nb, {'out_dir': str(out), 'source': ['ratio']}, out_path=tmp_path / 'y.ipynb')
+
+# %% ../nbs/tests/test_evidence.ipynb #b7e2c41f
+def test_ratio_robustness_joins_sources_first_wins(tmp_path):
+    "SBAM Fig. 3 from two experiments (one per ratio, the 0.75 pair in both): an (arm, seed) in both comes from the first, the gap is recorded, 3 seeds give verdicts."
+    import json
+    import pandas as pd
+    from pathlib import Path
+    import mimpaper
+    from mimpaper.reproduce import run_notebook
+    nb = Path(mimpaper.__file__).resolve().parents[1] / 'nbs/experiments/ratio_robustness.ipynb'
+    def write(name, accs):
+        d = tmp_path / 'results' / name; d.mkdir(parents=True)
+        pd.DataFrame([{'arm': a, 'seed': s, 'knn_top1': v + s, 'probe_top1': v + 8 - s} for a, v in accs.items() for s in range(3)]).to_csv(d / 'scores.csv', index=False)
+    write('r60', {'mae': 46., 'sbam': 47., 'mae-r60': 44., 'sbam-r60': 45., 'random-init': 30.})
+    write('r90', {'mae': 46.5, 'sbam': 47., 'mae-r90': 42., 'sbam-r90': 41., 'random-init': 30.})
+    out = tmp_path / 'results' / 'fig3'
+    run_notebook(nb, {'out_dir': str(out), 'source': ['r60', 'r90']}, out_path=tmp_path / 'x.ipynb')
+    d = pd.read_csv(out / 'differences.csv'); k = d[d.metric == 'knn_top1']
+    assert k.ratio.tolist() == [0.6, 0.75, 0.9] and k.effect.tolist() == [1.0, 1.0, -1.0] and k.n_seeds.tolist() == [3, 3, 3]
+    assert k.verdict.tolist() == ['supported', 'supported', 'contradicted']
+    s = pd.read_csv(out / 'per_seed.csv')
+    assert s[s.arm == 'mae'].knn_top1.tolist() == [46., 47., 48.]          # r60's copy, not r90's 46.5..
+    m = json.loads((out / 'metrics.json').read_text())
+    assert m['source'] == ['r60', 'r90'] and m['shared_arm_max_diff'] == 0.5 and m['n_seeds'] == 3
+    (tmp_path / 'results' / 'r90' / 'scores.csv').unlink()
+    with pytest.raises(Exception, match=r"r90/scores.csv: run the r90 experiment first"):
+        run_notebook(nb, {'out_dir': str(out), 'source': ['r60', 'r90']}, out_path=tmp_path / 'y.ipynb')
 
 # %% ../nbs/tests/test_evidence.ipynb #a7613b68
 def test_evidence_notebook_judges_rauc_claims_from_the_curve_arms(tmp_path):
