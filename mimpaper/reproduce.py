@@ -78,7 +78,7 @@ def _check_type(val, default_src: str, where: str) -> None:
     return
 
 # %% ../nbs/09_reproduce.ipynb #1279f339
-PROFILE_KEYS = ('description', 'requires', 'defaults', 'experiments')
+PROFILE_KEYS = ('description', 'requires', 'amp', 'defaults', 'experiments')
 EXPERIMENT_KEYS = ('notebook', 'depends_on', 'timeout_s')
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 
@@ -102,6 +102,7 @@ class Profile:
     defaults: dict = field(default_factory=dict)
     experiments: dict[str, Experiment] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    amp: bool | str | None = None       # `train.amp='auto'` becomes this in every run of the profile (MIMPAPER_AMP); None: auto
 
     def plan(self, only: list[str] | None = None) -> list[str]:
         "Experiments to run, in order: all, or those in `only` plus what they depend on."
@@ -190,7 +191,9 @@ def load_profile(name_or_path: str | Path | Profile, root: str | Path | None = N
     for k in raw:
         if k not in PROFILE_KEYS and not str(k).startswith('x-'):
             raise ConfigError(f"profile '{pname}': unknown top-level key '{k}'{_suggest(k, PROFILE_KEYS)}")
-    defaults, specs = raw.get('defaults') or {}, raw.get('experiments') or {}
+    defaults, specs, amp = raw.get('defaults') or {}, raw.get('experiments') or {}, raw.get('amp')
+    if amp is not None and not (amp is True or amp is False or amp == 'auto'):
+        raise ConfigError(f"profile '{pname}': amp must be auto, true or false (what train.amp='auto' becomes in its runs), got {amp!r}")
     if not isinstance(defaults, dict): raise ConfigError(f"profile '{pname}': defaults must be a mapping name -> value")
     if not isinstance(specs, dict): raise ConfigError(f"profile '{pname}': experiments must be a mapping name -> parameters")
     for k in defaults:
@@ -210,7 +213,7 @@ def load_profile(name_or_path: str | Path | Profile, root: str | Path | None = N
                 raise ConfigError(f"profile '{pname}': default '{k}' is a parameter of none of its experiments' "
                                   f"notebooks{_suggest(k, declared_any - set(RUNNER_PARAMS))}")
     return Profile(pname, path, root, str(raw.get('description') or ''), str(raw.get('requires') or ''),
-                   dict(defaults), exps, _topo(pname, exps))
+                   dict(defaults), exps, _topo(pname, exps), amp)
 
 # %% ../nbs/09_reproduce.ipynb #194c9b26
 def experiment_params(profile: str | Path | Profile, name: str, root: str | Path | None = None) -> dict:
@@ -422,6 +425,10 @@ def reproduce(profile: str | Path | Profile = 'smoke', only: list[str] | None = 
     if Path(kernel_python()).resolve() != Path(sys.executable).resolve():
         log(f"warning: the python3 kernel runs {kernel_python()}, not {sys.executable}")
     rows, status = [], {}
+    from mimpaper.train import AMP_ENV
+    amp_before = os.environ.get(AMP_ENV)
+    if p.amp is not None:                                    # the kernels and their training processes inherit it
+        os.environ[AMP_ENV] = str(p.amp).lower(); log(f"train.amp='auto' runs as {str(p.amp).lower()} in this profile ({AMP_ENV})")
     def summary():
         df = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
         counts = ', '.join(f"{(df.status == s).sum()} {s}" for s in ('ran', 'skipped', 'failed'))
@@ -451,6 +458,10 @@ def reproduce(profile: str | Path | Profile = 'smoke', only: list[str] | None = 
             status[name] = st; log(f"[{name}] {st} in {time.time() - t0:.1f}s" + (f": {msg}" if st == 'failed' else ''))
     except KeyboardInterrupt:
         summary(); log("interrupted: rerun the same command to finish what is missing"); raise
+    finally:
+        if p.amp is not None:
+            if amp_before is None: os.environ.pop(AMP_ENV, None)
+            else: os.environ[AMP_ENV] = amp_before
     df = summary()
     try:
         from mimpaper.claims import collect_claims

@@ -18,9 +18,10 @@ from .losses import LossTerm, build_loss_terms, combine, forward_needs
 from .maskers import check_ratio
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'ATTENTION_PATHS', 'CPU_BF16_CANDIDATES', 'SKIP_LIMIT', 'TrainConfig', 'lr_at', 'param_groups',
-           'Checkpointer', 'MetricsLog', 'warm_start', 'cpu_bf16_native', 'sdpa_fp32', 'attention_context',
-           'precision_plan', 'measure_precision', 'NonFiniteLoss', 'Interrupted', 'init_distributed', 'Trainer']
+__all__ = ['NO_DECAY_NAMES', 'ATTENTION_PATHS', 'CPU_BF16_CANDIDATES', 'AMP_ENV', 'SKIP_LIMIT', 'TrainConfig', 'lr_at',
+           'param_groups', 'Checkpointer', 'MetricsLog', 'warm_start', 'cpu_bf16_native', 'sdpa_fp32',
+           'attention_context', 'env_amp', 'precision_plan', 'measure_precision', 'NonFiniteLoss', 'Interrupted',
+           'init_distributed', 'Trainer']
 
 # %% ../nbs/06_train.ipynb #532666b0
 @dataclasses.dataclass
@@ -303,10 +304,23 @@ def attention_context(path: str, model: nn.Module):
     raise ConfigError(f"attention path must be one of {', '.join(ATTENTION_PATHS)}, got {path!r}")
 
 # %% ../nbs/06_train.ipynb #172e64dd
+AMP_ENV = 'MIMPAPER_AMP'
+
+def env_amp() -> bool | str | None:
+    "`MIMPAPER_AMP` (`auto`, `true`, `false`) as a `train.amp` value, None when unset: what `auto` becomes in this process (a profile's `amp:`)."
+    v = os.environ.get(AMP_ENV, '').strip().lower()
+    if not v: return None
+    vals = {'auto': 'auto', 'true': True, '1': True, 'bf16': True, 'false': False, '0': False, 'fp32': False}
+    if v not in vals: raise ConfigError(f"{AMP_ENV} must be auto, true or false, got {v!r}")
+    return vals[v]
+
 def precision_plan(amp: bool | str, device: torch.device, native: bool | None = None) -> dict | None:
     "`{'amp_dtype', 'attention', 'reason'}` of `train.amp` on `device`; None where `auto` must measure (CPU with native bf16)."
     device = torch.device(device)
     plan = lambda d, a, r: {'amp_dtype': d, 'attention': a, 'reason': r}
+    if amp == 'auto' and env_amp() not in (None, 'auto'):              # e.g. the smoke profile pins fp32 (comparable numbers on every CPU)
+        p = precision_plan(env_amp(), device, native)
+        return {**p, 'reason': f"train.amp='auto' set to {str(env_amp()).lower()} by {AMP_ENV}: {p['reason']}"}
     if amp is False: return plan('fp32', 'sdpa', 'train.amp=false')
     if device.type == 'cuda': return plan('bf16', 'sdpa', f'CUDA, train.amp={amp!r}')
     if device.type != 'cpu': return plan('fp32', 'sdpa', f'bf16 autocast is used on CUDA and CPU only, not {device.type}')

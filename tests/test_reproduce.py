@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['PARAMS', 'NOTEBOOKS', 'PROFILE', 'make_repo', 'set_profile', 'by_name', 'test_profile_validation',
            'test_repo_profiles_load', 'test_run_resume_force_and_params', 'test_cli', 'test_reproduction_check',
-           'test_ledger', 'test_cli_workers_reach_the_kernels_and_are_restored']
+           'test_ledger', 'test_cli_workers_reach_the_kernels_and_are_restored',
+           'test_profile_amp_reaches_the_kernels_and_is_restored']
 
 # %% ../nbs/tests/test_reproduce.ipynb #95bafd58
 import json, sys, time
@@ -201,4 +202,24 @@ def test_cli_workers_reach_the_kernels_and_are_restored(tmp_path, capsys):
     capsys.readouterr()
     assert cli_reproduce(['--profile', 'w', '--workers', '0', '--root', str(root)]) == 2
     assert capsys.readouterr().err == 'error: --workers must be at least 1, got 0\n'
+
+
+# %% ../nbs/tests/test_reproduce.ipynb #a9d3f2e1
+def test_profile_amp_reaches_the_kernels_and_is_restored(tmp_path, capsys):
+    "A profile's `amp: false` makes train.amp='auto' fp32 in its runs (MIMPAPER_AMP for the kernels); a bad value is one line, before anything runs."
+    import os
+    from mimpaper.reproduce import _toy_repo, load_profile
+    cells = ["profile = 'a'\nout_dir = 'results/a/env'",
+             "import os\nfrom mimpaper.core import Results\nfrom mimpaper.train import precision_plan\n"
+             "r = Results(out_dir, params={}); r.json('env.json', {'amp': os.environ.get('MIMPAPER_AMP'), "
+             "'plan': precision_plan('auto', 'cpu', native=True)['amp_dtype']}); r.finish()"]
+    root = _toy_repo(tmp_path, {'env': cells}, {'a': 'amp: false\nexperiments:\n  env: {}\n', 'b': 'amp: bf16\nexperiments:\n  env: {}\n'})
+    before = os.environ.get('MIMPAPER_AMP')
+    assert load_profile('a', root).amp is False
+    assert cli_reproduce(['--profile', 'a', '--root', str(root)]) == 0
+    assert json.loads((root / 'results/a/env/env.json').read_text()) == {'amp': 'false', 'plan': 'fp32'} and os.environ.get('MIMPAPER_AMP') == before
+    capsys.readouterr()
+    assert cli_reproduce(['--profile', 'b', '--root', str(root)]) == 2
+    assert capsys.readouterr().err == "error: profile 'b': amp must be auto, true or false (what train.amp='auto' becomes in its runs), got 'bf16'\n"
+    assert not (root / 'results/b').exists()
 
