@@ -17,10 +17,10 @@ from .data import IMAGENET_MEAN, IMAGENET_STD
 from .core import ConfigError, DataError, default_device, seed_everything
 
 # %% auto #0
-__all__ = ['POOLS', 'iter_batches', 'pool_tokens', 'extract_features', 'knn_predict', 'knn_accuracy', 'LARS',
-           'mae_finetune_transform', 'mae_linprobe_transform', 'CPUAugment', 'mae_mixup', 'linear_head', 'linear_probe',
-           'probe_model', 'linear_probe_official', 'layer_id_for_vit', 'param_groups_lrd', 'evaluate_top1', 'finetune',
-           'KNNMonitor', 'LinearProbeMonitor']
+__all__ = ['POOLS', 'iter_batches', 'features_precision', 'features_autocast', 'pool_tokens', 'extract_features', 'knn_predict',
+           'knn_accuracy', 'LARS', 'mae_finetune_transform', 'mae_linprobe_transform', 'CPUAugment', 'mae_mixup',
+           'linear_head', 'linear_probe', 'probe_model', 'linear_probe_official', 'layer_id_for_vit',
+           'param_groups_lrd', 'evaluate_top1', 'finetune', 'KNNMonitor', 'LinearProbeMonitor']
 
 # %% ../nbs/07_evaluation.ipynb #72cab376
 def _as_batch(item) -> dict:
@@ -66,6 +66,22 @@ def _autocast(device: torch.device, amp: bool):
     if amp and device.type == 'cuda': return torch.amp.autocast('cuda', dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
+def features_precision(device: str | torch.device, amp: bool | str = True, native: bool | None = None) -> str:
+    """`'bf16'` or `'fp32'`: the precision frozen features are extracted in (no backward). `amp=True`: bf16 on CUDA;
+    `amp='auto'`: also on a CPU with native bf16 matmul (`native`: default this CPU's flags) unless `MIMPAPER_AMP` pins fp32."""
+    from mimpaper.train import cpu_bf16_native, env_amp
+    if amp not in (True, False, 'auto'): raise ConfigError(f"amp must be True, False or 'auto', got {amp!r}")
+    device = torch.device(device)
+    if amp is False: return 'fp32'
+    if device.type == 'cuda': return 'bf16'
+    if amp == 'auto' and device.type == 'cpu' and env_amp() is not False and (cpu_bf16_native() if native is None else native): return 'bf16'
+    return 'fp32'
+
+def features_autocast(device: str | torch.device, amp: bool | str = True):
+    "The autocast context of `features_precision` (a no-op for fp32)."
+    device = torch.device(device)
+    return torch.autocast(device.type, dtype=torch.bfloat16) if features_precision(device, amp) == 'bf16' else contextlib.nullcontext()
+
 def _module_of(model_or_fn) -> nn.Module | None:
     "The `nn.Module` behind a model or a bound method (None for a plain function)."
     if isinstance(model_or_fn, nn.Module): return model_or_fn
@@ -99,11 +115,12 @@ def _features_fn(model_or_fn, pool: str, layer: int | None):
 
 @torch.no_grad()
 def extract_features(model_or_fn, data, pool: str = 'cls', layer: int | None = None, batch_size: int = 256,
-                     device: str | torch.device | None = None, amp: bool = True, max_samples: int | None = None,
+                     device: str | torch.device | None = None, amp: bool | str = True, max_samples: int | None = None,
                      seed: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Frozen features `[N, D]` (float32) and labels `[N]` of `data`, from `model.features(imgs, layer)` or a callable
     `fn(imgs) -> tokens`. The model is moved to `device` (default: where its parameters are), run in eval mode, and its
-    train/eval mode restored. `max_samples` keeps the first samples; with `seed` they are a fixed random subset."""
+    train/eval mode restored. `max_samples` keeps the first samples; with `seed` they are a fixed random subset.
+    `amp`: see `features_precision`."""
     if pool not in POOLS: raise ConfigError(f"pool must be one of {', '.join(POOLS)}, got {pool!r}")
     module = _module_of(model_or_fn)
     device = torch.device(device) if device is not None else (_param_device(module) or default_device())
@@ -113,7 +130,7 @@ def extract_features(model_or_fn, data, pool: str = 'cls', layer: int | None = N
     feats, labels, n = [], [], 0
     try:
         for b in iter_batches(data, batch_size, shuffle=seed is not None, aug='none', seed=seed or 0, epoch=0, drop_last=False):
-            with _autocast(device, amp):
+            with features_autocast(device, amp):
                 f = pool_tokens(fn(torch.as_tensor(b['img']).to(device, non_blocking=True)), pool)
             feats.append(f.float()); labels.append(torch.as_tensor(b['label']).to(device).long())
             n += len(f)
@@ -342,7 +359,7 @@ def linear_probe_official(model, train_data, test_data, num_classes: int | None 
                             tf = transform or mae_linprobe_transform(img.shape[-1], scale, getattr(train_data, 'mean', IMAGENET_MEAN),
                                                                      getattr(train_data, 'std', IMAGENET_STD))
                             aug = CPUAugment(tf, getattr(train_data, 'mean', IMAGENET_MEAN), getattr(train_data, 'std', IMAGENET_STD))
-                        with _autocast(device, amp): f = pool_tokens(fn(aug(img).to(device, non_blocking=True)), pool)
+                        with features_autocast(device, amp): f = pool_tokens(fn(aug(img).to(device, non_blocking=True)), pool)
                         feats.append(f.float()); labels.append(torch.as_tensor(b['label']).to(device).long())
             finally:
                 if module is not None: module.train(was_training)

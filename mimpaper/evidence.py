@@ -174,27 +174,35 @@ def run_arm(arm: str, std: dict, seed: int, branch_epoch: int, runs_dir: str | P
     return run
 
 # %% ../nbs/13_evidence.ipynb #d666d3a2
-PROTOCOL = dict(knn_k=20, knn_T=0.07, probe_epochs=30, probe_blr=0.1, probe_batch=1024, probe_warmup=3, pools=('mean', 'cls'))
+PROTOCOL = dict(knn_k=20, knn_T=0.07, probe_epochs=30, probe_blr=0.1, probe_batch=1024, probe_warmup=3, pools=('mean', 'cls'),
+                features='fp32')        # 'auto': bf16 features where the CPU has native bf16 matmul (07_evaluation.features_precision)
+
+def _protocol(protocol: dict | None) -> dict:
+    "PROTOCOL updated by `protocol`, its `features` checked."
+    p = {**PROTOCOL, **(protocol or {})}
+    if p['features'] not in ('fp32', 'auto'): raise ConfigError(f"protocol features must be 'fp32' or 'auto', got {p['features']!r}")
+    return p
 
 @torch.no_grad()
-def pooled_features(model, data, batch_size: int = 500) -> dict:
-    "`{'mean': [N, D], 'cls': [N, D]}` features and `'label': [N]` from one pass of `model.features` (no augmentation)."
-    from mimpaper.evaluation import iter_batches
+def pooled_features(model, data, batch_size: int = 500, amp: bool | str = False) -> dict:
+    "`{'mean': [N, D], 'cls': [N, D]}` features and `'label': [N]` from one pass of `model.features` (no augmentation; `amp`: `features_precision`)."
+    from mimpaper.evaluation import features_autocast, iter_batches
     model.eval()
     dev = next(model.parameters()).device
     out = {'mean': [], 'cls': [], 'label': []}
     for b in iter_batches(data, batch_size, shuffle=False, aug='none', drop_last=False):
-        tok = model.features(torch.as_tensor(b['img']).to(dev))         # tok: [B, 1+L, D]
+        with features_autocast(dev, amp): tok = model.features(torch.as_tensor(b['img']).to(dev))   # tok: [B, 1+L, D]
         out['cls'].append(tok[:, 0].float()); out['mean'].append(tok[:, 1:].mean(1).float())
         out['label'].append(torch.as_tensor(b['label']).long())
     return {k: torch.cat(v) for k, v in out.items()}
 
 def evaluate_encoder(model, data: dict, protocol: dict | None = None, seed: int = 0) -> dict:
     "kNN and linear-probe top-1 (%) on the test split, per pooling: `{'knn_top1', 'probe_top1', 'knn_top1_cls', ...}`."
-    from mimpaper.evaluation import knn_accuracy, linear_probe
-    p = {**PROTOCOL, **(protocol or {})}
+    from mimpaper.evaluation import features_precision, knn_accuracy, linear_probe
+    p = _protocol(protocol)
+    amp = 'auto' if p['features'] == 'auto' else False
     t = time.time()
-    tr, te = pooled_features(model, data['train']), pooled_features(model, data['test'])
+    tr, te = pooled_features(model, data['train'], amp=amp), pooled_features(model, data['test'], amp=amp)
     C = len(data['train'].classes)
     res = {}
     for pool in p['pools']:
@@ -203,16 +211,22 @@ def evaluate_encoder(model, data: dict, protocol: dict | None = None, seed: int 
         pr = linear_probe(tr[pool], tr['label'], te[pool], te['label'], C, epochs=p['probe_epochs'], batch_size=p['probe_batch'],
                           blr=p['probe_blr'], optimizer='sgd', warmup_epochs=p['probe_warmup'], seed=seed)
         res[f'probe_top1{sfx}'] = float(pr['top1'])
-    res.update(n_train=len(tr['label']), n_test=len(te['label']), eval_s=round(time.time() - t, 1))
+    res.update(n_train=len(tr['label']), n_test=len(te['label']), eval_s=round(time.time() - t, 1),
+               features=features_precision(next(model.parameters()).device, amp))
     return res
+
+def _eval_file(run_dir: Path, p: dict, n_test: int, init: bool = False) -> Path:
+    "The cache file of one evaluation; fp32 features (the default) keep the name they had before `features` existed."
+    key = {k: v for k, v in p.items() if not (k == 'features' and v == 'fp32')}
+    return Path(run_dir) / f"eval-{'init-' if init else ''}{params_hash({**key, 'n_test': n_test})[:12]}.json"
 
 def evaluate_run(run: dict, data: dict, protocol: dict | None = None, seed: int = 0, init: bool = False) -> dict:
     "`evaluate_encoder` of a run's final model (or, `init=True`, of its initialization), cached in the run folder."
     from mimpaper.runs import build_model
     import yaml
-    p = {**PROTOCOL, **(protocol or {})}
+    p = _protocol(protocol)
     run_dir = Path(run['run_dir'])
-    f = run_dir / f"eval-{'init-' if init else ''}{params_hash({**p, 'n_test': len(data['test'])})[:12]}.json"
+    f = _eval_file(run_dir, p, len(data['test']), init)
     if f.is_file(): return json.loads(f.read_text())
     if init:
         cfg = yaml.safe_load((run_dir / 'config.yaml').read_text())
@@ -229,11 +243,12 @@ def is_trunk_arm(arm: str, std: dict, seed: int, branch_epoch: int) -> bool:
     return not arm_trunk(arm, {**std, 'branch_epoch': branch_epoch, 'seed': seed})[1]
 
 def score_arm(arm: str, std: dict, seed: int, branch_epoch: int, runs_dir: str | Path, data: dict,
-              monitor_bank: int | None = None, log: Callable = print) -> dict:
-    "Train (or load) `arm`'s run of `seed` and score it -> `{'run', 'eval', 'eval_init'}` (`eval_init`: a trunk's init, else None)."
+              monitor_bank: int | None = None, log: Callable = print, protocol: dict | None = None) -> dict:
+    "Train (or load) `arm`'s run of `seed` and score it (`protocol`: updates PROTOCOL) -> `{'run', 'eval', 'eval_init'}` (`eval_init`: a trunk's init, else None)."
+    _protocol(protocol)                                               # a bad protocol fails before any training
     run = run_arm(arm, std, seed, branch_epoch, runs_dir, data=data, monitor_bank=monitor_bank, log=log)
-    ev = evaluate_run(run, data)
-    ev0 = evaluate_run(run, data, init=True) if is_trunk_arm(arm, std, seed, branch_epoch) else None
+    ev = evaluate_run(run, data, protocol)
+    ev0 = evaluate_run(run, data, protocol, init=True) if is_trunk_arm(arm, std, seed, branch_epoch) else None
     return {'run': run, 'eval': ev, 'eval_init': ev0}
 
 # %% ../nbs/13_evidence.ipynb #f69bd555
@@ -250,7 +265,7 @@ def _side_job(spec: str) -> int:
     try:
         data = build_data(experiment_config(**j['std']), default_device(j['std'].get('device', 'auto')))
         t = time.time()
-        r = score_arm(j['arm'], j['std'], j['seed'], j['branch_epoch'], j['runs_dir'], data, j.get('monitor_bank'))
+        r = score_arm(j['arm'], j['std'], j['seed'], j['branch_epoch'], j['runs_dir'], data, j.get('monitor_bank'), protocol=j.get('protocol'))
         print(f"{j['arm']} seed {j['seed']}: kNN {r['eval']['knn_top1']:.2f}, probe {r['eval']['probe_top1']:.2f} "
               f"({time.time() - t:.0f} s) -> {r['run']['run_dir']}", flush=True)
         return 0
@@ -266,10 +281,12 @@ def side_by_side_jobs(arms: list[str], std: dict, seeds: list[int], branch_epoch
 
 # %% ../nbs/13_evidence.ipynb #e27130fa
 def train_side_by_side(arms: list[str], std: dict, seeds: list[int], branch_epoch: int, runs_dir: str | Path,
-                       monitor_bank: int | None = None, workers: int = 2, poll_s: float = 2.0, log: Callable = print) -> list[dict]:
-    "Train and score every `(arm, seed)` in `workers` one-thread processes -> one `{'arm', 'seed', 'rc', 'wall_s', 'log'}` per job."
+                       monitor_bank: int | None = None, workers: int = 2, poll_s: float = 2.0, log: Callable = print,
+                       protocol: dict | None = None) -> list[dict]:
+    "Train and score (`protocol`: as `score_arm`) every `(arm, seed)` in `workers` one-thread processes -> one `{'arm', 'seed', 'rc', 'wall_s', 'log'}` per job."
     import os, signal, subprocess, sys
     if not isinstance(workers, int) or workers < 1: raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    _protocol(protocol)
     pending, running, done, failed_trunks = side_by_side_jobs(arms, std, seeds, branch_epoch), {}, [], set()
     logs = Path(runs_dir) / 'logs'; logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
@@ -277,7 +294,8 @@ def train_side_by_side(arms: list[str], std: dict, seeds: list[int], branch_epoc
         try: import ctypes; ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGINT)   # PR_SET_PDEATHSIG
         except (OSError, AttributeError): pass
     def start(arm, seed):
-        spec = json.dumps({'arm': arm, 'seed': seed, 'std': std, 'branch_epoch': branch_epoch, 'runs_dir': str(runs_dir), 'monitor_bank': monitor_bank})
+        spec = json.dumps({'arm': arm, 'seed': seed, 'std': std, 'branch_epoch': branch_epoch, 'runs_dir': str(runs_dir),
+                           'monitor_bank': monitor_bank, 'protocol': protocol})
         f = logs / f'{arm}-s{seed}.log'; fh = open(f, 'a')
         p = subprocess.Popen([sys.executable, '-c', _SIDE_JOB, spec], stdout=fh, stderr=subprocess.STDOUT, env=env,
                              preexec_fn=_die_with_parent if sys.platform.startswith('linux') else None)

@@ -13,7 +13,8 @@ __all__ = ['TINY', 'test_branch_with_the_mae_arm_is_the_uninterrupted_run',
            'test_gate_pool_notebook_judges_the_gate_over_seeds_of_two_experiments',
            'test_side_by_side_trains_and_scores_what_the_notebook_then_loads',
            'test_side_by_side_reports_a_failed_trunk_and_does_not_start_its_branches',
-           'test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads']
+           'test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads',
+           'test_features_precision_check_scores_each_run_in_both_precisions']
 
 # %% ../nbs/tests/test_evidence.ipynb #206786a3
 import pytest
@@ -221,20 +222,23 @@ def test_gate_pool_notebook_judges_the_gate_over_seeds_of_two_experiments(tmp_pa
 
 # %% ../nbs/tests/test_evidence.ipynb #1b5d7ed4
 def test_side_by_side_trains_and_scores_what_the_notebook_then_loads(tmp_path):
-    "Two one-thread workers train and score every (arm, seed), trunks first; `score_arm` in this process then only loads."
+    "Two one-thread workers train and score every (arm, seed), trunks first, with the protocol given; `score_arm` in this process then only loads."
     from pathlib import Path
     from mimpaper.evidence import score_arm, train_side_by_side
     from mimpaper.runs import build_data
     logs = []
-    done = train_side_by_side(['mae', 'sbam'], TINY, [0, 1], 2, tmp_path, workers=2, poll_s=0.2, log=logs.append)
+    auto = {'features': 'auto'}                                      # bf16 features where this CPU has native bf16 matmul
+    done = train_side_by_side(['mae', 'sbam'], TINY, [0, 1], 2, tmp_path, workers=2, poll_s=0.2, log=logs.append, protocol=auto)
     assert [(d['arm'], d['seed'], d['rc']) for d in sorted(done, key=lambda d: (d['arm'], d['seed']))] == [('mae', 0, 0), ('mae', 1, 0), ('sbam', 0, 0), ('sbam', 1, 0)], logs
     assert logs[0].startswith('4 runs in 2 one-thread processes side by side (logs: ') and len(logs) == 5, logs
     assert sorted(l.split(':')[0] for l in logs[1:]) == ['mae seed 0', 'mae seed 1', 'sbam seed 0', 'sbam seed 1'] and all('probe' in l for l in logs[1:]), logs
     assert sorted(p.name for p in (tmp_path / 'logs').iterdir()) == ['mae-s0.log', 'mae-s1.log', 'sbam-s0.log', 'sbam-s1.log']
     data = build_data(experiment_config(**TINY), 'cpu')
-    b, m = score_arm('sbam', TINY, 1, 2, tmp_path, data, log=logs.append), score_arm('mae', TINY, 0, 2, tmp_path, data)
+    b, m = score_arm('sbam', TINY, 1, 2, tmp_path, data, log=logs.append, protocol=auto), score_arm('mae', TINY, 0, 2, tmp_path, data, protocol=auto)
     assert b['run']['cached'] and m['run']['cached'] and b['eval_init'] is None and m['eval_init'] is not None
     assert len(logs) == 5 and len(list(Path(m['run']['run_dir']).glob('eval-*.json'))) == 2      # loaded: nothing trained or scored again
+    assert score_arm('mae', TINY, 0, 2, tmp_path, data)['eval']['features'] == 'fp32'          # the default protocol: scored anew, beside
+    assert len(list(Path(m['run']['run_dir']).glob('eval-*.json'))) == 4
 
 def test_side_by_side_reports_a_failed_trunk_and_does_not_start_its_branches(tmp_path):
     from mimpaper.evidence import train_side_by_side
@@ -245,6 +249,7 @@ def test_side_by_side_reports_a_failed_trunk_and_does_not_start_its_branches(tmp
     assert logs[1].startswith('mae seed 0: FAILED (exit 1): mae seed 0: ') and 'no-such-cifar' in logs[1] and logs[1].endswith('mae-s0.log)'), logs
     assert logs[2] == 'sbam seed 0: not started, its trunk mae seed 0 failed'
     with pytest.raises(ConfigError, match='workers must be a positive integer'): train_side_by_side(['mae'], TINY, [0], 2, tmp_path, workers=0)
+    with pytest.raises(ConfigError, match="features must be 'fp32' or 'auto'"): train_side_by_side(['mae'], TINY, [0], 2, tmp_path, protocol={'features': 'fp16'})
 
 
 # %% ../nbs/tests/test_evidence.ipynb #9030b80b
@@ -267,3 +272,29 @@ def test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads(tmp_p
     assert sorted(p.name for p in (tmp_path / 'runs/test/pretrain/logs').iterdir()) == ['mae-s0.log', 'mae-s1.log', 'sbam-s0.log', 'sbam-s1.log']
     assert len(pd.read_csv(out / 'scores.csv')) == 6                  # 2 arms x 2 seeds + the 2 random inits
 
+
+# %% ../nbs/tests/test_evidence.ipynb #5be1c0d2
+def test_features_precision_check_scores_each_run_in_both_precisions(tmp_path):
+    "`tools/features_precision_check.py`: fp32 scores equal the protocol's cached ones; bf16 rows beside them; no runs -> one line."
+    import importlib.util, json, subprocess, sys
+    from pathlib import Path
+    import mimpaper
+    from mimpaper.evaluation import features_precision
+    from mimpaper.evidence import evaluate_run, run_arm
+    from mimpaper.runs import build_data
+    root = Path(mimpaper.__file__).resolve().parents[1]
+    tool = root / 'tools/features_precision_check.py'
+    r = subprocess.run([sys.executable, str(tool), '--runs', str(tmp_path / 'none')], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [f"features_precision_check: error: no finished run folders (with DONE) under {tmp_path / 'none'}"]
+    if features_precision('cpu', 'auto') != 'bf16': pytest.skip('this CPU has no native bf16 matmul: the tool refuses (nothing to compare)')
+    data = build_data(experiment_config(**TINY), 'cpu')
+    run = run_arm('mae', TINY, 0, 2, tmp_path, data=data, log=lambda m: None)
+    ev = evaluate_run(run, data)
+    spec = importlib.util.spec_from_file_location('fpc', tool); fpc = importlib.util.module_from_spec(spec); spec.loader.exec_module(fpc)
+    out = tmp_path / 'fp.json'
+    fpc.main(['--runs', str(tmp_path), '--glob', 'mae-s0-*', '--out', str(out)])
+    res = json.loads(out.read_text())
+    assert res['n_runs'] == 1 and res['machine'] and res['command'].endswith(str(out)) and (res['speedup'] is None or res['speedup'] > 0)
+    row = res['rows'][0]
+    assert row['knn_top1_fp32'] == round(ev['knn_top1'], 2) and row['probe_top1_fp32'] == round(ev['probe_top1'], 2)
+    assert row['knn_top1_diff'] == round(row['knn_top1_bf16'] - row['knn_top1_fp32'], 2)

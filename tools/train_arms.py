@@ -37,7 +37,8 @@ def main(argv=None):
     data = build_data(experiment_config(**std), default_device(std['device']))
     for s in a.seeds if a.seeds is not None else d['seeds']:
         t = time.time()
-        ev = score_arm(a.arm, std, s, d['branch_epoch'], ROOT / 'runs' / a.profile / 'pretrain', data, d.get('monitor_bank'))['eval']
+        ev = score_arm(a.arm, std, s, d['branch_epoch'], ROOT / 'runs' / a.profile / 'pretrain', data, d.get('monitor_bank'),
+                       protocol={'features': d.get('eval_features', 'fp32')})['eval']
         print(f"{a.arm} seed {s}: kNN {ev['knn_top1']:.2f}, probe {ev['probe_top1']:.2f} ({time.time() - t:.0f} s)", flush=True)
 
 if __name__ == '__main__':
