@@ -20,8 +20,8 @@ __all__ = ['RUNNER_PARAMS', 'PROFILE_KEYS', 'EXPERIMENT_KEYS', 'MARKER', 'SUMMAR
            'profiles_dir', 'notebook_parameters', 'Experiment', 'Profile', 'profile_names', 'load_profile',
            'experiment_params', 'NotebookFailed', 'kernel_python', 'run_notebook', 'results_dir', 'experiment_state',
            'plan_table', 'collect_walltime', 'reproduce', 'result_numbers', 'compare_numbers', 'check_reproduction',
-           'cli_reproduce', 'cli_run_notebook', 'ledger_notes', 'read_artifacts', 'read_claims', 'claim_verdicts',
-           'ledger_rows', 'render_ledger']
+           'cli_reproduce', 'cli_run_notebook', 'ledger_notes', 'read_artifacts', 'read_claims', 'claim_sources',
+           'claim_verdicts', 'ledger_rows', 'render_ledger']
 
 # %% ../nbs/09_reproduce.ipynb #21bdb9cb
 def find_root(root: str | Path | None = None) -> Path:
@@ -602,7 +602,7 @@ def cli_run_notebook(argv: list[str] | None = None) -> int:
 # %% ../nbs/09_reproduce.ipynb #e0da2fee
 ARTIFACT_COLUMNS = ['paper', 'artifact', 'kind', 'caption', 'claim', 'experiment']
 LEDGER_COLUMNS = ARTIFACT_COLUMNS + ['status', 'verdict', 'profile', 'date', 'results', 'note']
-PROFILE_RANK = ('paper', 'paper-small', 'smoke')
+PROFILE_RANK = ('paper', 'paper-small', 'cpu', 'smoke')    # cpu: the evidence (real CIFAR-10, 3 seeds) before smoke's plumbing
 
 def _profiles_with_results(root: Path) -> list[str]:
     d = root / 'results'
@@ -643,13 +643,25 @@ def read_claims(root: str | Path | None = None) -> pd.DataFrame:
              if not f.parent.name.endswith(CHECK_SUFFIX)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['paper', 'artifact', 'verdict', 'n_seeds', 'profile'])
 
-def claim_verdicts(claims: pd.DataFrame, paper: str, artifact: str) -> str:
-    "The verdicts of an artifact's claims in the profile with the most seeds, e.g. `supported 1, inconclusive 2 (cpu, 3 seeds)`."
+def _judged(claims: pd.DataFrame, paper: str, artifact: str) -> pd.DataFrame:
+    "An artifact's claim rows in the profile with the most seeds, at that profile's most seeds (not a 1-seed figure beside them)."
     c = claims[(claims.paper == paper) & (claims.artifact == artifact)]
-    if not len(c): return ''
+    if not len(c): return c
     best = c.groupby('profile').n_seeds.max().sort_values(ascending=False).index[0]
     c = c[c.profile == best]
-    c = c[c.n_seeds == c.n_seeds.max()]                      # the claims judged at the most seeds (not a 1-seed figure beside them)
+    return c[c.n_seeds == c.n_seeds.max()]
+
+def claim_sources(claims: pd.DataFrame, paper: str, artifact: str) -> list[str]:
+    "`PROFILE/EXPERIMENT` of the experiments whose rows give `claim_verdicts` (their figures back the verdicts)."
+    c = _judged(claims, paper, artifact)
+    if 'experiment' not in c: return []
+    return sorted({f"{p}/{x}" for p, x in zip(c.profile, c.experiment) if isinstance(x, str) and x})
+
+def claim_verdicts(claims: pd.DataFrame, paper: str, artifact: str) -> str:
+    "The verdicts of an artifact's claims in the profile with the most seeds, e.g. `supported 1, inconclusive 2 (cpu, 3 seeds)`."
+    c = _judged(claims, paper, artifact)
+    if not len(c): return ''
+    best = c.profile.iloc[0]
     counts = c.verdict.value_counts()
     order = ('supported', 'contradicted', 'inconclusive', 'not-tested')
     return ', '.join(f"{v} {counts[v]}" for v in order if v in counts) + f" ({best}, {int(c.n_seeds.max())} seeds)"
@@ -678,6 +690,9 @@ def ledger_rows(root: str | Path | None = None) -> pd.DataFrame:
                        results=', '.join(f"[{pr}/{x}]({pr}/{x}/)" for x in have))
         elif note: row['status'] = 'not reproducible'
         elif not exps: row['note'] = 'no experiment regenerates this artifact yet'
+        judged = [s for s in claim_sources(claims, a['paper'], a['artifact']) if f"[{s}]" not in row['results']]
+        if judged:                                                   # where the verdict comes from, e.g. cpu's claims experiments
+            row['results'] += ('; ' if row['results'] else '') + 'verdicts: ' + ', '.join(f"[{s}]({s}/)" for s in judged)
         rows.append(row)
     return pd.DataFrame(rows, columns=LEDGER_COLUMNS)
 
