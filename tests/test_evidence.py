@@ -14,7 +14,8 @@ __all__ = ['TINY', 'test_branch_with_the_mae_arm_is_the_uninterrupted_run',
            'test_side_by_side_trains_and_scores_what_the_notebook_then_loads',
            'test_side_by_side_reports_a_failed_trunk_and_does_not_start_its_branches',
            'test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads',
-           'test_features_precision_check_scores_each_run_in_both_precisions']
+           'test_features_precision_check_scores_each_run_in_both_precisions',
+           'test_features_verdict_check_rescoring_sets_bf16_verdicts_beside_the_committed_ones']
 
 # %% ../nbs/tests/test_evidence.ipynb #206786a3
 import pytest
@@ -298,3 +299,38 @@ def test_features_precision_check_scores_each_run_in_both_precisions(tmp_path):
     row = res['rows'][0]
     assert row['knn_top1_fp32'] == round(ev['knn_top1'], 2) and row['probe_top1_fp32'] == round(ev['probe_top1'], 2)
     assert row['knn_top1_diff'] == round(row['knn_top1_bf16'] - row['knn_top1_fp32'], 2)
+
+# %% ../nbs/tests/test_evidence.ipynb #6d2e8a41
+def test_features_verdict_check_rescoring_sets_bf16_verdicts_beside_the_committed_ones(tmp_path):
+    "`tools/features_verdict_check.py`: an experiment rescored on bf16 features, nothing trained, claim rows joined; bad names in one line."
+    import importlib.util, json, shutil, subprocess, sys
+    import pandas as pd
+    from pathlib import Path
+    import mimpaper
+    from mimpaper.evaluation import features_precision
+    from mimpaper.reproduce import experiment_params, load_profile, run_notebook
+    root = Path(mimpaper.__file__).resolve().parents[1]
+    tool = root / 'tools/features_verdict_check.py'
+    spec = importlib.util.spec_from_file_location('fvc', tool); fvc = importlib.util.module_from_spec(spec); spec.loader.exec_module(fvc)
+    k = dict(paper='P', artifact='T', claim='c', baseline='mae', method='sbam')
+    a = pd.DataFrame([{**k, 'metric': 'knn_top1', 'n_seeds': 3, 'effect': 0.5, 'ci_low': 0.1, 'ci_high': 0.9, 'verdict': 'supported'}])
+    b = a.assign(effect=0.45, ci_low=-0.1, verdict='inconclusive')
+    m = fvc.compare(a, b)
+    assert m.effect_diff.tolist() == [-0.05] and m.same_verdict.tolist() == [False] and m.verdict_fp32.tolist() == ['supported']
+    with pytest.raises(ValueError, match='claim rows differ'): fvc.compare(a, b.assign(metric='probe_top1'))
+    (tmp_path / 'nbs/experiments/profiles').mkdir(parents=True); (tmp_path / 'settings.ini').write_text('[DEFAULT]\nlib_name = mimpaper\n')
+    shutil.copy(root / 'nbs/experiments/evidence_claims.ipynb', tmp_path / 'nbs/experiments/')
+    (tmp_path / 'nbs/experiments/profiles/t.yaml').write_text('defaults: {}\nexperiments:\n  claims_x:\n    notebook: evidence_claims\n'
+        + ''.join(f'    {n}: {json.dumps(v)}\n' for n, v in {**TINY, 'seeds': [0, 1], 'epochs': 2, 'branch_epoch': 1}.items()))
+    r = subprocess.run([sys.executable, str(tool), '--root', str(tmp_path), '--profile', 't', '--experiments', 'claims_y'], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip() == "features_verdict_check: error: profile 't' has no experiment 'claims_y'"
+    if features_precision('cpu', 'auto') != 'bf16': pytest.skip('this CPU has no native bf16 matmul: the tool refuses (nothing to compare)')
+    run_notebook('nbs/experiments/evidence_claims.ipynb', experiment_params(load_profile('t', tmp_path), 'claims_x'), out_path=tmp_path / 'x.ipynb', root=tmp_path)
+    fvc.main(['--root', str(tmp_path), '--profile', 't', '--experiments', 'claims_x', '--workers', '1'])
+    v = pd.read_csv(tmp_path / 'results/t/features_precision/verdicts.csv')
+    assert len(v) == len(pd.read_csv(tmp_path / 'results/t/claims_x/claims.csv')) and set(v.experiment) == {'claims_x'}
+    t = pd.read_csv(tmp_path / 'runs/t/features_auto/claims_x/timing.csv')
+    assert t.cached.all()                                            # nothing trained again
+    assert json.loads((tmp_path / 'results/t/features_precision/verdicts.json').read_text())['n_rows'] == len(v)
+    fvc.main(['--root', str(tmp_path), '--profile', 't', '--experiments', 'claims_x', '--workers', '1'])   # again: its rows replaced, not added
+    assert len(pd.read_csv(tmp_path / 'results/t/features_precision/verdicts.csv')) == len(v)
