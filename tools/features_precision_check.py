@@ -1,6 +1,6 @@
 """The evidence protocol's scores of the same trained encoders with fp32 features and with bf16 features.
 
-    python tools/features_precision_check.py [--runs runs/cpu/pretrain] [--glob 'mae-s0-*' ...] [--out results/cpu/features_precision.json]
+    python tools/features_precision_check.py [--runs runs/cpu/pretrain] [--glob 'mae-s0-*' ...] [--out results/cpu/features_precision/features_precision.json]
 
 For every finished run folder (a `DONE` marker) under `--runs` whose name matches one of `--glob`: `evidence.evaluate_encoder` twice on the run's own
 data split (kNN and linear probe, 45k train -> 10k test on the cpu profile), once with `features='fp32'` (the
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--runs', default=str(ROOT / 'runs/cpu/pretrain'))
-    ap.add_argument('--out', default=str(ROOT / 'results/cpu/features_precision.json'))
+    ap.add_argument('--out', default=str(ROOT / 'results/cpu/features_precision/features_precision.json'))
     ap.add_argument('--glob', nargs='+', default=['*'], help='run folder name patterns')
     ap.add_argument('--limit', type=int, default=None, help='at most this many runs (in name order)')
     a = ap.parse_args(argv)
