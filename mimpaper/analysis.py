@@ -16,7 +16,8 @@ from .core import ConfigError
 # %% auto #0
 __all__ = ['patch_attention', 'exploitation_rate', 'cosine_matrix', 'feature_variance', 'similarity_variance',
            'similarity_relation', 'relation_kl', 'cluster_edge_weights', 'attention_distance', 'attention_nmi',
-           'fourier_profile', 'relative_log_amplitude', 'mask_token_variance', 'fg_tokens', 'token_iou']
+           'fourier_profile', 'relative_log_amplitude', 'mask_token_variance', 'fig7_layer_metrics', 'fg_tokens',
+           'token_iou']
 
 # %% ../nbs/51_analysis.ipynb #d55b07eb
 def patch_attention(attn: Tensor, has_cls: bool = True, eps: float = 1e-12) -> Tensor:
@@ -133,6 +134,31 @@ def relative_log_amplitude(x: Tensor, grid: tuple[int, int]) -> Tensor:
 def mask_token_variance(dec_features: Sequence[Tensor], mask: Tensor) -> Tensor:
     "sigma_F of the mask tokens at each decoder layer: features `[N, 1+L, D]` per layer, `mask: [N, L]` -> `[layers]` (batch mean)."
     return torch.stack([feature_variance(f[:, 1:], mask.to(f.device)).mean() for f in dec_features])
+
+# %% ../nbs/51_analysis.ipynb #c7d79473
+@torch.no_grad()
+def fig7_layer_metrics(model, imgs: Tensor, noise: Tensor, mask_ratio: float) -> list[dict]:
+    """SG-MAE Fig. 7 of an MAE, one row per encoder then decoder layer: `attention_distance_px`, `rel_log_amplitude_high`
+    (both with m = 0) and `mask_token_variance` (decoder rows; random masks from `noise: [N, L]` at `mask_ratio`)."""
+    from mimpaper.maskers import RandomMasker
+    from mimpaper.models import FixedMasker
+    model.eval()
+    keep_all = FixedMasker(torch.zeros(imgs.shape[0], model.patch_embed.num_patches, dtype=torch.bool, device=imgs.device))
+    out = model(imgs, 0.0, masker=keep_all, return_features=True, return_attn=True)           # m = 0
+    feats, attn = out.features, out.attn
+    masked = model(imgs, mask_ratio, noise=noise, masker=RandomMasker(), return_features='decoder')
+    mtv = mask_token_variance(masked.features['decoder'][1:], masked.mask.bool())            # [decoder layers]
+    ps = model.patch_embed.patch_size[0]
+    rows = []
+    for part in ('encoder', 'decoder'):
+        for l in sorted(attn[part]):
+            a = attn[part][l].float()[:, :, 1:, 1:]                                            # patch queries and keys
+            a = a / a.sum(-1, keepdim=True).clamp_min(1e-12)                                   # a: [N, h, L, L]
+            rows.append({'part': part[:3], 'layer': len(rows) + 1, 'label': f'{part[:3]} {l + 1}',
+                         'attention_distance_px': float(attention_distance(a, model.grid, ps).mean()),
+                         'rel_log_amplitude_high': float(relative_log_amplitude(feats[part][l + 1][:, 1:], model.grid).mean()),
+                         'mask_token_variance': float(mtv[l]) if part == 'decoder' else float('nan')})
+    return rows
 
 # %% ../nbs/51_analysis.ipynb #9433b796
 def fg_tokens(fg: Tensor, grid: tuple[int, int], thresh: float = 0.5) -> Tensor:

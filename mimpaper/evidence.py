@@ -15,8 +15,8 @@ from .core import ConfigError, atomic_json, params_hash, seed_everything
 # %% auto #0
 __all__ = ['ARMS', 'TRUNK_SETTINGS', 'PROTOCOL', 'register_arm', 'arm_overrides', 'global_target_arm', 'ratio_arm',
            'mto_subset_arm', 'baseline_config', 'arm_trunk', 'arm_config', 'trunk_checkpoint', 'run_arm',
-           'pooled_features', 'evaluate_encoder', 'evaluate_run', 'is_trunk_arm', 'score_arm', 'side_by_side_jobs',
-           'train_side_by_side', 'env_workers']
+           'pooled_features', 'evaluate_encoder', 'init_model', 'evaluate_run', 'is_trunk_arm', 'score_arm',
+           'side_by_side_jobs', 'train_side_by_side', 'env_workers']
 
 # %% ../nbs/13_evidence.ipynb #cfac34bc
 ARMS: dict[str, Callable[[dict], dict]] = {}
@@ -220,19 +220,21 @@ def _eval_file(run_dir: Path, p: dict, n_test: int, init: bool = False) -> Path:
     key = {k: v for k, v in p.items() if not (k == 'features' and v == 'fp32')}
     return Path(run_dir) / f"eval-{'init-' if init else ''}{params_hash({**key, 'n_test': n_test})[:12]}.json"
 
-def evaluate_run(run: dict, data: dict, protocol: dict | None = None, seed: int = 0, init: bool = False) -> dict:
-    "`evaluate_encoder` of a run's final model (or, `init=True`, of its initialization), cached in the run folder."
+def init_model(run_dir: str | Path, device: str | torch.device = 'cpu') -> torch.nn.Module:
+    "The random initialization of the run in `run_dir`: its config's model built after `seed_everything(seed)`, as `run_pretrain` builds it."
     from mimpaper.runs import build_model
     import yaml
+    cfg = yaml.safe_load((Path(run_dir) / 'config.yaml').read_text())
+    seed_everything(cfg['train'].get('seed', 0))                      # the init depends on the seed only
+    return build_model(cfg['model'], cfg.get('masker')).to(device).eval()
+
+def evaluate_run(run: dict, data: dict, protocol: dict | None = None, seed: int = 0, init: bool = False) -> dict:
+    "`evaluate_encoder` of a run's final model (or, `init=True`, of its initialization), cached in the run folder."
     p = _protocol(protocol)
     run_dir = Path(run['run_dir'])
     f = _eval_file(run_dir, p, len(data['test']), init)
     if f.is_file(): return json.loads(f.read_text())
-    if init:
-        cfg = yaml.safe_load((run_dir / 'config.yaml').read_text())
-        seed_everything(cfg['train'].get('seed', 0))                  # as run_pretrain: the init depends on the seed only
-        model = build_model(cfg['model'], cfg.get('masker')).to(data['train'].device)
-    else: model = run['model']
+    model = init_model(run_dir, data['train'].device) if init else run['model']
     res = evaluate_encoder(model, data, p, seed)
     atomic_json(f, res)
     return res
