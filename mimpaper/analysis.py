@@ -16,15 +16,15 @@ from .core import ConfigError
 # %% auto #0
 __all__ = ['patch_attention', 'exploitation_rate', 'cosine_matrix', 'feature_variance', 'similarity_variance',
            'similarity_relation', 'relation_kl', 'cluster_edge_weights', 'attention_distance', 'attention_nmi',
-           'fourier_profile', 'relative_log_amplitude', 'mask_token_variance', 'fig7_layer_metrics', 'fg_tokens',
+           'fourier_profile', 'relative_log_amplitude', 'mask_token_variance', 'sg_layer_metrics', 'fg_tokens',
            'token_iou']
 
 # %% ../nbs/51_analysis.ipynb #d55b07eb
-def patch_attention(attn: Tensor, has_cls: bool = True, eps: float = 1e-12) -> Tensor:
-    "Head-mean attention over patch tokens, rows renormalized: `[N, heads, S, S]` (or `[N, S, S]`) -> `[N, L, L]`."
+def patch_attention(attn: Tensor, has_cls: bool = True, eps: float = 1e-12, head_mean: bool = True) -> Tensor:
+    "Head-mean attention over patch tokens, rows renormalized: `[N, heads, S, S]` (or `[N, S, S]`) -> `[N, L, L]` (`head_mean=False`: `[N, heads, L, L]`)."
     a = attn.float()
-    if a.dim() == 4: a = a.mean(1)                                   # a: [N, S, S]
-    if has_cls: a = a[:, 1:, 1:]                                     # drop cls query and key
+    if a.dim() == 4 and head_mean: a = a.mean(1)                     # a: [N, S, S]
+    if has_cls: a = a[..., 1:, 1:]                                   # drop cls query and key
     return a / a.sum(-1, keepdim=True).clamp_min(eps)
 
 # %% ../nbs/51_analysis.ipynb #62b01f94
@@ -137,9 +137,9 @@ def mask_token_variance(dec_features: Sequence[Tensor], mask: Tensor) -> Tensor:
 
 # %% ../nbs/51_analysis.ipynb #c7d79473
 @torch.no_grad()
-def fig7_layer_metrics(model, imgs: Tensor, noise: Tensor, mask_ratio: float) -> list[dict]:
-    """SG-MAE Fig. 7 of an MAE, one row per encoder then decoder layer: `attention_distance_px`, `rel_log_amplitude_high`
-    (both with m = 0) and `mask_token_variance` (decoder rows; random masks from `noise: [N, L]` at `mask_ratio`)."""
+def sg_layer_metrics(model, imgs: Tensor, noise: Tensor, mask_ratio: float) -> list[dict]:
+    """SG-MAE Figs. 6-7 of an MAE, one row per encoder then decoder layer: `attention_distance_px`, `attention_nmi`,
+    `rel_log_amplitude_high` (all with m = 0) and `mask_token_variance` (decoder rows; random masks from `noise: [N, L]` at `mask_ratio`)."""
     from mimpaper.maskers import RandomMasker
     from mimpaper.models import FixedMasker
     model.eval()
@@ -152,10 +152,10 @@ def fig7_layer_metrics(model, imgs: Tensor, noise: Tensor, mask_ratio: float) ->
     rows = []
     for part in ('encoder', 'decoder'):
         for l in sorted(attn[part]):
-            a = attn[part][l].float()[:, :, 1:, 1:]                                            # patch queries and keys
-            a = a / a.sum(-1, keepdim=True).clamp_min(1e-12)                                   # a: [N, h, L, L]
+            a = patch_attention(attn[part][l], head_mean=False)                                # a: [N, h, L, L]
             rows.append({'part': part[:3], 'layer': len(rows) + 1, 'label': f'{part[:3]} {l + 1}',
                          'attention_distance_px': float(attention_distance(a, model.grid, ps).mean()),
+                         'attention_nmi': float(attention_nmi(a).mean()),
                          'rel_log_amplitude_high': float(relative_log_amplitude(feats[part][l + 1][:, 1:], model.grid).mean()),
                          'mask_token_variance': float(mtv[l]) if part == 'decoder' else float('nan')})
     return rows
