@@ -15,7 +15,8 @@ __all__ = ['TINY', 'test_branch_with_the_mae_arm_is_the_uninterrupted_run',
            'test_side_by_side_reports_a_failed_trunk_and_does_not_start_its_branches',
            'test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads',
            'test_features_precision_check_scores_each_run_in_both_precisions',
-           'test_features_verdict_check_rescoring_sets_bf16_verdicts_beside_the_committed_ones']
+           'test_features_verdict_check_rescoring_sets_bf16_verdicts_beside_the_committed_ones',
+           'test_recipe_val_check_scores_profile_and_recipe_on_the_val_split']
 
 # %% ../nbs/tests/test_evidence.ipynb #206786a3
 import pytest
@@ -334,3 +335,25 @@ def test_features_verdict_check_rescoring_sets_bf16_verdicts_beside_the_committe
     assert json.loads((tmp_path / 'results/t/features_precision/verdicts.json').read_text())['n_rows'] == len(v)
     fvc.main(['--root', str(tmp_path), '--profile', 't', '--experiments', 'claims_x', '--workers', '1'])   # again: its rows replaced, not added
     assert len(pd.read_csv(tmp_path / 'results/t/features_precision/verdicts.csv')) == len(v)
+
+# %% ../nbs/tests/test_evidence.ipynb #e125f0cf
+def test_recipe_val_check_scores_profile_and_recipe_on_the_val_split(tmp_path):
+    "`tools/recipe_val_check.py`: the recipe's run goes to its own folder, both are scored train -> val, the diff is recipe - profile; bad keys in one line."
+    import importlib.util, json, subprocess, sys
+    from pathlib import Path
+    import mimpaper
+    root = Path(mimpaper.__file__).resolve().parents[1]
+    tool = root / 'tools/recipe_val_check.py'
+    (tmp_path / 'nbs/experiments/profiles').mkdir(parents=True)
+    d = {**TINY, 'n_val': 32, 'epochs': 2, 'seeds': [0], 'branch_epoch': 1, 'monitor_bank': None}
+    (tmp_path / 'nbs/experiments/profiles/t.yaml').write_text('defaults: ' + json.dumps(d) + '\nexperiments: {}\n')
+    r = subprocess.run([sys.executable, str(tool), '--root', str(tmp_path), '--profile', 't', '--set', 'lr=1'], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.startswith("recipe_val_check: error: --set wants KEY=VALUE with KEY one of") and len(r.stderr.strip().splitlines()) == 1
+    spec = importlib.util.spec_from_file_location('rvc', tool); rvc = importlib.util.module_from_spec(spec); spec.loader.exec_module(rvc)
+    assert rvc.parse_set(['blr=3e-3', 'batch_size=128']) == {'blr': 0.003, 'batch_size': 128}   # YAML 1.1 would keep '3e-3' a string
+    rvc.main(['--root', str(tmp_path), '--profile', 't', '--set', 'batch_size=16'])
+    res = json.loads((tmp_path / 'results/t/recipe_val/batch_size-16.json').read_text())
+    prof, rec = res['rows']
+    assert res['change'] == {'batch_size': 16} and prof['run_dir'].startswith('runs/t/pretrain/') and rec['run_dir'].startswith('runs/t-recipe/pretrain/')
+    assert prof['n_val'] == rec['n_val'] == 32 and rec['torch_threads'] >= 1 and rec['train_s'] > 0
+    assert res['diff'] == {k: round(rec[k] - prof[k], 2) for k in ('knn_val', 'probe_val')}
