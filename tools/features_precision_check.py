@@ -54,10 +54,10 @@ def main(argv=None):
            'eval_s_fp32': round(sum(x['eval_s_fp32'] for x in rows), 1), 'eval_s_bf16': round(sum(x['eval_s_bf16'] for x in rows), 1),
            'rows': rows}
     t32, t16 = out['eval_s_fp32'], out['eval_s_bf16']
-    out['speedup'] = round(t32 / t16, 2) if t16 > 0 else None          # None: too fast to time (a toy run)
+    out['speedup'] = round(t32 / t16, 2) if t16 > 0 and t32 > 0 else None   # None: too fast to time (a toy run: 0.0 s at 0.1-s resolution)
     atomic_json(Path(a.out), out)
     print(f"{len(rows)} runs: max |bf16 - fp32| kNN {diffs['knn_top1']:.2f}, probe {diffs['probe_top1']:.2f} points; "
-          f"evaluation {out['speedup']}x faster with bf16 features -> {a.out}")
+          + (f"evaluation {out['speedup']}x faster with bf16 features" if out['speedup'] else 'evaluation too fast to time') + f" -> {a.out}")
 
 
 if __name__ == '__main__':
