@@ -35,18 +35,10 @@ def parse_set(items: list[str]) -> dict:
 
 
 def val_scores(model, data: dict, protocol: dict) -> dict:
-    "kNN and linear-probe top-1 (%) of mean-pooled features, train split -> val split (the evidence protocol's settings)."
-    from mimpaper.evaluation import knn_accuracy, linear_probe
-    from mimpaper.evidence import pooled_features
-    t = time.time()
-    tr, va = pooled_features(model, data['train']), pooled_features(model, data['val'])
-    C = len(data['train'].classes)
-    knn = knn_accuracy(tr['mean'], tr['label'], va['mean'], va['label'], C, k=protocol['knn_k'], T=protocol['knn_T'])
-    pr = linear_probe(tr['mean'], tr['label'], va['mean'], va['label'], C, epochs=protocol['probe_epochs'],
-                      batch_size=protocol['probe_batch'], blr=protocol['probe_blr'], optimizer='sgd',
-                      warmup_epochs=protocol['probe_warmup'], seed=0)
-    return {'knn_val': round(float(knn), 2), 'probe_val': round(float(pr['top1']), 2), 'n_val': len(va['label']),
-            'eval_s': round(time.time() - t, 1)}
+    "`evidence.evaluate_encoder` (kNN and linear probe on mean-pooled features) with the val split in place of the test split."
+    from mimpaper.evidence import evaluate_encoder
+    ev = evaluate_encoder(model, {'train': data['train'], 'test': data['val']}, {**protocol, 'pools': ('mean',)})
+    return {'knn_val': round(ev['knn_top1'], 2), 'probe_val': round(ev['probe_top1'], 2), 'n_val': ev['n_test'], 'eval_s': ev['eval_s']}
 
 
 def train_cost(run_dir: Path) -> dict:
