@@ -352,8 +352,13 @@ def test_recipe_val_check_scores_profile_and_recipe_on_the_val_split(tmp_path):
     spec = importlib.util.spec_from_file_location('rvc', tool); rvc = importlib.util.module_from_spec(spec); spec.loader.exec_module(rvc)
     assert rvc.parse_set(['blr=3e-3', 'batch_size=128']) == {'blr': 0.003, 'batch_size': 128}   # YAML 1.1 would keep '3e-3' a string
     rvc.main(['--root', str(tmp_path), '--profile', 't', '--set', 'batch_size=16'])
-    res = json.loads((tmp_path / 'results/t/recipe_val/batch_size-16.json').read_text())
+    res = json.loads((tmp_path / 'results/t/recipe_val/batch_size-16-s0.json').read_text())
     prof, rec = res['rows']
     assert res['change'] == {'batch_size': 16} and prof['run_dir'].startswith('runs/t/pretrain/') and rec['run_dir'].startswith('runs/t-recipe/pretrain/')
     assert prof['n_val'] == rec['n_val'] == 32 and rec['torch_threads'] >= 1 and rec['train_s'] is not None
     assert res['diff'] == {k: round(rec[k] - prof[k], 2) for k in ('knn_val', 'probe_val')}
+    summ = json.loads((tmp_path / 'results/t/recipe_val/batch_size-16.json').read_text())   # over the seeds checked so far
+    assert summ['seeds'] == [0] and summ['effect']['probe_val'] == {'mean': res['diff']['probe_val'], 'ci_low': None, 'ci_high': None}
+    (tmp_path / 'results/t/recipe_val/batch_size-16-s1.json').write_text(json.dumps({**res, 'seed': 1, 'diff': {'knn_val': 1.0, 'probe_val': 2.0}}))
+    summ = rvc.summarize(tmp_path / 'results/t/recipe_val', 'batch_size-16')
+    assert summ['n_seeds'] == 2 and summ['effect']['probe_val']['mean'] == round((res['diff']['probe_val'] + 2.0) / 2, 2) and summ['effect']['probe_val']['ci_low'] is not None

@@ -6,7 +6,8 @@ Trains the seed's MAE trunk with the profile's defaults updated by `--set KEY=VA
 `runs/PROFILE-recipe/pretrain/` (the profile's own runs are not touched), then scores it and the profile's own MAE run
 of the same seed (`runs/PROFILE/pretrain/`, trained if missing) with the evidence protocol's kNN and linear probe on
 mean-pooled features, train split -> val split. The test split is never read, so a recipe can be chosen by it
-(the quality gate itself is judged on the test split). Writes `results/PROFILE/recipe_val/NAME.json`.
+(the quality gate itself is judged on the test split). Writes `results/PROFILE/recipe_val/NAME-sSEED.json` and
+`NAME.json`, the paired difference over every seed checked so far with its 95% t interval.
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -87,10 +88,27 @@ def main(argv=None):
         print(row, f'({time.time() - t:.0f} s)', flush=True)
     r = {x['label']: x for x in out['rows']}
     out['diff'] = {k: round(r['recipe'][k] - r['profile'][k], 2) for k in ('knn_val', 'probe_val')}
-    f = root / 'results' / a.profile / 'recipe_val' / f'{name}.json'
+    f = root / 'results' / a.profile / 'recipe_val' / f'{name}-s{a.seed}.json'
     f.parent.mkdir(parents=True, exist_ok=True)
     f.write_text(json.dumps(out, indent=1) + '\n')
-    print(json.dumps(out['diff']), '->', f.relative_to(root))
+    summary = summarize(f.parent, name)
+    print(json.dumps(out['diff']), '->', f.relative_to(root), '| over seeds', summary['seeds'], json.dumps(summary['effect']))
+
+
+def summarize(folder: Path, name: str) -> dict:
+    "`folder/NAME.json`: recipe - profile over every seed's `NAME-sS.json`, mean paired difference with its 95% t interval."
+    from mimpaper.claims import paired_interval
+    runs = sorted((json.loads(p.read_text()) for p in folder.glob(f'{name}-s*.json')), key=lambda r: r['seed'])
+    nan_none = lambda x: None if x != x else round(x, 2)
+    effect = {}
+    for k in ('knn_val', 'probe_val'):
+        m, lo, hi = paired_interval([r['diff'][k] for r in runs])
+        effect[k] = {'mean': nan_none(m), 'ci_low': nan_none(lo), 'ci_high': nan_none(hi)}
+    out = {'what': f'recipe - profile on the val split, paired by seed (95% t interval; none with one seed): {name}',
+           'change': runs[0]['change'], 'seeds': [r['seed'] for r in runs], 'n_seeds': len(runs),
+           'per_seed': {str(r['seed']): r['diff'] for r in runs}, 'effect': effect}
+    (folder / f'{name}.json').write_text(json.dumps(out, indent=1) + '\n')
+    return out
 
 
 if __name__ == '__main__':
