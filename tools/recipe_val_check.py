@@ -15,9 +15,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-STD_NAMES = ('device', 'dataset', 'data_root', 'size', 'img_size', 'patch_size', 'embed_dim', 'depth', 'num_heads',
-             'decoder_embed_dim', 'decoder_depth', 'decoder_num_heads', 'n_train', 'n_val', 'n_test', 'epochs',
-             'batch_size', 'blr', 'warmup_epochs', 'mask_ratio', 'knn_every')
+sys.path.insert(0, str(ROOT / 'tools'))
+from train_arms import STD_NAMES                              # the evidence notebooks' standard parameters
 
 
 def parse_set(items: list[str]) -> dict:
