@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_claims.ipynb #d66235ee
 from __future__ import annotations
-import math
+import json, math
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -162,10 +162,23 @@ def write_claims(res, rows: Iterable[Mapping], experiment: str | None = None) ->
     res.csv('claims.csv', df)
     return df
 
-def collect_claims(profile_dir: str | Path) -> pd.DataFrame | None:
-    "Concatenate `*/claims.csv` of a profile's results folder into `CLAIMS.csv` there; None when there are none."
+def _setting_notes(exp_dir: Path, defaults: Mapping) -> str:
+    "'blr 0.0015 (profile 0.003)' for each of `defaults` that experiment `exp_dir` ran with another value (its provenance)."
+    prov = Path(exp_dir) / 'provenance.json'
+    params = json.loads(prov.read_text()).get('params', {}) if prov.exists() else {}
+    return '; '.join(f"{k} {params[k]:g} (profile {v:g})" if isinstance(v, (int, float)) and isinstance(params[k], (int, float))
+                     else f"{k} {params[k]} (profile {v})" for k, v in defaults.items() if k in params and params[k] != v)
+
+def collect_claims(profile_dir: str | Path, defaults: Mapping | None = None) -> pd.DataFrame | None:
+    """Concatenate `*/claims.csv` of a profile's results folder into `CLAIMS.csv` there; None when there are none.
+    `defaults`: the profile's run settings; a row whose experiment ran with other values says so in its note."""
     d = Path(profile_dir)
-    parts = [pd.read_csv(f, dtype={'direction': str}) for f in sorted(d.glob('*/claims.csv'))]
+    parts = []
+    for f in sorted(d.glob('*/claims.csv')):
+        part = pd.read_csv(f, dtype={'direction': str, 'note': str})
+        diff = _setting_notes(f.parent, defaults) if defaults else ''
+        if diff: part['note'] = [f"{n}; {diff}" if isinstance(n, str) and n else diff for n in part.note]
+        parts.append(part)
     parts = [p for p in parts if len(p)]
     if not parts: return None
     df = claims_frame(pd.concat(parts, ignore_index=True).to_dict('records'))

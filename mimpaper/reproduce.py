@@ -465,7 +465,7 @@ def reproduce(profile: str | Path | Profile = 'smoke', only: list[str] | None = 
     df = summary()
     try:
         from mimpaper.claims import collect_claims
-        cl = collect_claims(root / 'results' / p.name)
+        cl = collect_claims(root / 'results' / p.name, {k: v for k, v in p.defaults.items() if k in RUN_SETTINGS})
         if cl is not None:
             counts = cl.verdict.value_counts()
             log(f"claims: {_rel(root / 'results' / p.name / 'CLAIMS.csv', root)} ({len(cl)} rows: "

@@ -229,6 +229,15 @@ def _warn_loss_terms(spec, terms) -> None:
         warnings.warn(f"loss_terms {[getattr(t, 'name', type(t).__name__) for t in terms]} has no reconstruction term, so the model "
                       "is trained without its reconstruction loss; add {name: recon} unless that is intended")
 
+@contextlib.contextmanager
+def _drop_failed_start(out: Path | None):
+    "On an error, remove `out` again when this call created it and nothing but its lock file was written (a failed start)."
+    fresh = out is not None and not out.exists()
+    try: yield
+    except BaseException:
+        if fresh and out.is_dir() and {p.name for p in out.iterdir()} <= {'.lock'}: shutil.rmtree(out, ignore_errors=True)
+        raise
+
 def run_pretrain(cfg: dict, callbacks: list | None = None, data: dict | None = None, force: bool = False,
                  allow_changed: bool = False, trainer_cls: type | None = None) -> dict:
     """Pre-train from a validated config; returns `{'model', 'trainer', 'history', 'data'}`. With an `out_dir`, the
@@ -239,7 +248,7 @@ def run_pretrain(cfg: dict, callbacks: list | None = None, data: dict | None = N
     device = default_device(cfg['train'].get('device', 'auto'))
     out = Path(cfg['out_dir']) if cfg.get('out_dir') else None
     writer = out is not None and int(os.environ.get('RANK', '0')) == 0
-    with run_lock(out) if writer else contextlib.nullcontext():
+    with _drop_failed_start(out if writer else None), run_lock(out) if writer else contextlib.nullcontext():
         mode = check_run_folder(out, cfg, force, allow_changed) if writer else 'new'
         terms = build_loss_terms(cfg.get('loss_terms')); _warn_loss_terms(cfg.get('loss_terms'), terms)
         data = data or build_data(cfg, device)
