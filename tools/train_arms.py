@@ -1,7 +1,7 @@
 """Train (or resume) evidence arms outside the notebook, one process per call, so two calls can use two cores.
 
     OMP_NUM_THREADS=1 python tools/train_arms.py --profile cpu --arm mae --seeds 0 1 2
-    OMP_NUM_THREADS=1 python tools/train_arms.py --profile cpu --experiment gate_schedule_s12 --arm mae --seeds 1
+    OMP_NUM_THREADS=1 python tools/train_arms.py --profile cpu --experiment mto_table3 --arm mto-e --seeds 0
 
 Makes the same `evidence.score_arm` calls as `nbs/experiments/evidence_claims.ipynb`, with the profile's
 defaults (and, with `--experiment`, that experiment's own settings, e.g. its `epochs`), into the same
