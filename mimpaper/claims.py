@@ -84,14 +84,16 @@ def gate_checks(trained: Mapping[str, float], init: Mapping[str, float], gate: M
 # %% ../nbs/12_claims.ipynb #1393da76
 POOL_SCORING = ('n_test', 'knn_every', 'monitor_bank', 'metrics')
 
-def pool_scores(profile_dir: str | Path, sources: Sequence[str]) -> pd.DataFrame:
-    "The `scores.csv` of experiments `sources` of one profile as one table, with `experiment`, `machine`, `precision` columns."
-    import json
+def pool_scores(profile_dir: str | Path, sources: Sequence[str], file: str = 'scores.csv', like: Mapping | None = None) -> pd.DataFrame:
+    """The `file` (`scores.csv`, or `curves.csv`: one row per epoch) of experiments `sources` of one profile as one table,
+    with `experiment`, `machine`, `precision` columns. `like`: the parameters of the experiment they are pooled into,
+    which must have trained and scored as they did."""
     from mimpaper.reproduce import RUN_SETTINGS
     d, parts, ref = Path(profile_dir), [], None
+    if like is not None: ref = ('this experiment', {k: like.get(k) for k in (*RUN_SETTINGS, *POOL_SCORING)})
     for name in sources:
         e = d / name
-        for f in ('scores.csv', 'provenance.json'):
+        for f in (file, 'provenance.json'):
             if not (e / f).exists(): raise ConfigError(f"{e / f} is missing: run the experiment {name!r} first")
         prov = json.loads((e / 'provenance.json').read_text())
         keys = {k: prov.get('params', {}).get(k) for k in (*RUN_SETTINGS, *POOL_SCORING)}
@@ -99,7 +101,7 @@ def pool_scores(profile_dir: str | Path, sources: Sequence[str]) -> pd.DataFrame
         elif keys != ref[1]:
             diff = ', '.join(f"{k}: {ref[1][k]!r} vs {v!r}" for k, v in keys.items() if v != ref[1][k])
             raise ConfigError(f"cannot pool {name!r} with {ref[0]!r}: they trained or scored differently ({diff})")
-        s = pd.read_csv(e / 'scores.csv')
+        s = pd.read_csv(e / file)
         t = pd.read_csv(e / 'timing.csv') if (e / 'timing.csv').exists() else pd.DataFrame(columns=['arm', 'seed', 'precision'])
         prec = dict(zip(zip(t.arm, t.seed), t.precision)) if 'precision' in t else {}
         s.insert(0, 'experiment', name)
@@ -108,7 +110,7 @@ def pool_scores(profile_dir: str | Path, sources: Sequence[str]) -> pd.DataFrame
         parts.append(s)
     if not parts: raise ConfigError('pool_scores needs at least one experiment')
     df = pd.concat(parts, ignore_index=True)
-    dup = df[df.duplicated(['arm', 'seed'], keep=False)]
+    dup = df[df.duplicated(['arm', 'seed', *(['epoch'] if 'epoch' in df else [])], keep=False)]
     if len(dup): raise ConfigError(f"cannot pool: {', '.join(sorted({f'{a} seed {s}' for a, s in zip(dup.arm, dup.seed)}))} "
                                    f"appear(s) in more than one of {', '.join(sources)}")
     return df

@@ -14,6 +14,7 @@ __all__ = ['TINY', 'test_branch_with_the_mae_arm_is_the_uninterrupted_run',
            'test_side_by_side_trains_and_scores_what_the_notebook_then_loads',
            'test_side_by_side_reports_a_failed_trunk_and_does_not_start_its_branches',
            'test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads',
+           'test_evidence_notebook_pools_seeds_trained_by_another_experiment',
            'test_features_precision_check_scores_each_run_in_both_precisions',
            'test_features_verdict_check_rescoring_sets_bf16_verdicts_beside_the_committed_ones',
            'test_recipe_val_check_scores_profile_and_recipe_on_the_val_split']
@@ -273,6 +274,29 @@ def test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads(tmp_p
     assert (t.own_train_s > 0).all() and json.loads((out / 'metrics.json').read_text())['workers'] == 2
     assert sorted(p.name for p in (tmp_path / 'runs/test/pretrain/logs').iterdir()) == ['mae-s0.log', 'mae-s1.log', 'sbam-s0.log', 'sbam-s1.log']
     assert len(pd.read_csv(out / 'scores.csv')) == 6                  # 2 arms x 2 seeds + the 2 random inits
+
+
+# %% ../nbs/tests/test_evidence.ipynb #3f6a8c1d2e4b7095
+def test_evidence_notebook_pools_seeds_trained_by_another_experiment(tmp_path):
+    "`pool_from`: seed 0 trained by one experiment, seed 1 by another that judges the claims over both; other settings refused."
+    import pandas as pd
+    from pathlib import Path
+    import mimpaper
+    from mimpaper.reproduce import NotebookFailed, run_notebook
+    root = Path(mimpaper.__file__).resolve().parents[1]
+    base = {'profile': 'test', 'epochs': 2, 'branch_epoch': 1}
+    run_notebook(root / 'nbs/experiments/evidence_claims.ipynb', {**base, 'out_dir': str(tmp_path / 'results/test/part'), 'seeds': [0], 'claims': []},
+                 out_path=tmp_path / 'a.ipynb', root=tmp_path)
+    out = tmp_path / 'results/test/whole'
+    run_notebook(root / 'nbs/experiments/evidence_claims.ipynb', {**base, 'out_dir': str(out), 'seeds': [1], 'pool_from': ['part']},
+                 out_path=tmp_path / 'b.ipynb', root=tmp_path)
+    cl, sc, cv = (pd.read_csv(out / f) for f in ('claims.csv', 'scores.csv', 'curves.csv'))
+    assert (cl.n_seeds == 2).all() and cl.verdict.isin(['supported', 'contradicted', 'inconclusive']).all()
+    assert sorted(zip(sc[sc.arm == 'sbam'].experiment, sc[sc.arm == 'sbam'].seed)) == [('part', 0), ('whole', 1)]
+    assert set(cv.seed) == {0, 1} and len(pd.read_csv(out / 'timing.csv')) == 2      # only its own runs trained here
+    with pytest.raises(NotebookFailed, match='trained or scored differently'):
+        run_notebook(root / 'nbs/experiments/evidence_claims.ipynb', {**base, 'out_dir': str(tmp_path / 'results/test/bad'), 'seeds': [1], 'pool_from': ['part'], 'blr': 3e-3},
+                     out_path=tmp_path / 'c.ipynb', root=tmp_path)
 
 
 # %% ../nbs/tests/test_evidence.ipynb #5be1c0d2
