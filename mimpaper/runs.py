@@ -231,11 +231,12 @@ def _warn_loss_terms(spec, terms) -> None:
 
 @contextlib.contextmanager
 def _drop_failed_start(out: Path | None):
-    "On an error, remove `out` again when this call created it and nothing but its lock file was written (a failed start)."
+    "On an error, remove `out` again when this call created it and it trained nothing (lock and config files only: a failed start)."
     fresh = out is not None and not out.exists()
     try: yield
     except BaseException:
-        if fresh and out.is_dir() and {p.name for p in out.iterdir()} <= {'.lock'}: shutil.rmtree(out, ignore_errors=True)
+        if fresh and out.is_dir() and {p.name for p in out.iterdir()} <= {'.lock', 'config.yaml', 'config.resolved.yaml'}:
+            shutil.rmtree(out, ignore_errors=True)
         raise
 
 def run_pretrain(cfg: dict, callbacks: list | None = None, data: dict | None = None, force: bool = False,
