@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from fastcore.basics import patch
 
 from .core import ConfigError, atomic_json, params_hash, seed_everything
 
 # %% auto #0
-__all__ = ['ARMS', 'TRUNK_SETTINGS', 'PROTOCOL', 'register_arm', 'arm_overrides', 'global_target_arm', 'ratio_arm',
+__all__ = ['ARMS', 'TRUNK_SETTINGS', 'PROTOCOL', 'STD_NAMES', 'register_arm', 'arm_overrides', 'global_target_arm', 'ratio_arm',
            'mto_subset_arm', 'baseline_config', 'arm_trunk', 'arm_config', 'trunk_checkpoint', 'run_arm',
            'pooled_features', 'evaluate_encoder', 'init_model', 'evaluate_run', 'is_trunk_arm', 'score_arm',
-           'side_by_side_jobs', 'train_side_by_side', 'env_workers']
+           'side_by_side_jobs', 'arm_run_dir', 'job_cached', 'JobPool', 'side_by_side_specs', 'train_side_by_side',
+           'experiment_jobs', 'env_workers']
 
 # %% ../nbs/13_evidence.ipynb #cfac34bc
 ARMS: dict[str, Callable[[dict], dict]] = {}
@@ -281,59 +283,166 @@ def side_by_side_jobs(arms: list[str], std: dict, seeds: list[int], branch_epoch
     jobs = [(a, s) for a in arms for s in seeds]
     return sorted(jobs, key=lambda j: not is_trunk_arm(j[0], std, j[1], branch_epoch))
 
+# %% ../nbs/13_evidence.ipynb #f3030335
+def arm_run_dir(arm: str, std: dict, seed: int, branch_epoch: int, runs_dir: str | Path, monitor_bank: int | None = None) -> Path:
+    "The folder `run_arm` trains (or loads) `arm`'s run of `seed` in, computed without training or loading anything."
+    from mimpaper.runs import run_key, validate_config
+    trunk, o = arm_trunk(arm, {**std, 'branch_epoch': branch_epoch, 'seed': seed})
+    folder = lambda cfg, name: Path(runs_dir) / f"{name}-{run_key(validate_config(copy.deepcopy(cfg)))}"
+    if o.get('scratch'): return folder(arm_config(arm, std, seed, branch_epoch, None, monitor_bank), f'{arm}-s{seed}')
+    base = folder(baseline_config(std, seed, branch_epoch, monitor_bank, method=trunk), f'{trunk}-s{seed}')
+    if not o: return base
+    ckpt = base / 'checkpoints' / f'checkpoint-{branch_epoch:04d}.pt'
+    return folder(arm_config(arm, std, seed, branch_epoch, ckpt, monitor_bank), f'{arm}-s{seed}')
+
+def job_cached(spec: dict) -> bool:
+    "True when a side-by-side job's run is finished and scored with its protocol (a trunk: its random init too)."
+    d = arm_run_dir(spec['arm'], spec['std'], spec['seed'], spec['branch_epoch'], spec['runs_dir'], spec.get('monitor_bank'))
+    p, n = _protocol(spec.get('protocol')), spec['std']['n_test']
+    trunk = is_trunk_arm(spec['arm'], spec['std'], spec['seed'], spec['branch_epoch'])
+    return (d / 'DONE').exists() and _eval_file(d, p, n).exists() and (not trunk or _eval_file(d, p, n, init=True).exists())
+
+# %% ../nbs/13_evidence.ipynb #d6e19e5c
+def _job_key(spec: dict) -> str: return json.dumps(spec, sort_keys=True, default=str)
+
+class JobPool:
+    "Side-by-side jobs in `workers` one-thread processes, in the order added; a branch after its trunk's job; `wait(tag)`."
+    def __init__(self, workers: int = 2, poll_s: float = 2.0, log: Callable = print):
+        if not isinstance(workers, int) or workers < 1: raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+        import threading
+        self.workers, self.poll_s, self.log = workers, poll_s, log
+        self.jobs: dict[str, dict] = {}                                 # key -> {'spec', 'tags', 'needs', 'state', 'rc', ...}
+        self.pending: list[str] = []                                     # keys in the order added
+        self.running: dict = {}                                          # Popen -> key
+        self.finished: list[str] = []                                    # keys in the order they finished
+        self.lock, self._thread, self._stop = threading.RLock(), None, threading.Event()
+
+    def add(self, specs: list[dict], tag: str = '') -> int:
+        "Queue `specs` (each checked, a typo fails here) under `tag`; a job already queued only gains the tag. -> jobs new."
+        new = 0
+        with self.lock:
+            for spec in specs:
+                _protocol(spec.get('protocol'))
+                trunk, o = arm_trunk(spec['arm'], {**spec['std'], 'branch_epoch': spec['branch_epoch'], 'seed': spec['seed']})
+                k = _job_key(spec)
+                if k in self.jobs: self.jobs[k]['tags'].add(tag); continue
+                needs = None if not o or o.get('scratch') else _job_key({**spec, 'arm': trunk})
+                self.jobs[k] = {'spec': spec, 'tags': {tag}, 'needs': needs if needs in self.jobs else None, 'state': 'pending',
+                                'rc': None, 'wall_s': 0.0, 'log': None, 'cached': False}
+                self.pending.append(k); new += 1
+        return new
+
+# %% ../nbs/13_evidence.ipynb #85f7351a
+_SIDE_ENV = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+
+def _die_with_parent():
+    "Linux: a worker whose parent dies (a killed kernel) gets SIGINT: it saves a checkpoint and exits."
+    import signal
+    try: import ctypes; ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGINT)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): pass
+
+@patch
+def _start(self: JobPool, k: str):
+    import os, subprocess, sys
+    j = self.jobs[k]; s = j['spec']
+    logs = Path(s['runs_dir']) / 'logs'; logs.mkdir(parents=True, exist_ok=True)
+    f = logs / f"{s['arm']}-s{s['seed']}.log"; fh = open(f, 'a')
+    p = subprocess.Popen([sys.executable, '-c', _SIDE_JOB, json.dumps(s)], stdout=fh, stderr=subprocess.STDOUT,
+                         env={**os.environ, **_SIDE_ENV}, preexec_fn=_die_with_parent if sys.platform.startswith('linux') else None)
+    j.update(state='running', t0=time.time(), log=str(f), fh=fh); self.running[p] = k
+
+@patch
+def _finish(self: JobPool, k: str, rc: int | None, msg: str | None = None, **kw):
+    j = self.jobs[k]; j.update(state='done', rc=rc, **kw); self.finished.append(k)
+    if msg: self.log(msg)
+
+@patch
+def step(self: JobPool):
+    "Collect the ended processes, then start the pending jobs that can start (in order, up to `workers` running)."
+    with self.lock:
+        for p in [p for p in self.running if p.poll() is not None]:
+            k = self.running.pop(p); j = self.jobs[k]; s = j['spec']; j.pop('fh').close()
+            last = (Path(j['log']).read_text().strip().splitlines() or [''])[-1]
+            self._finish(k, p.returncode, last if p.returncode == 0 else
+                         f"{s['arm']} seed {s['seed']}: FAILED (exit {p.returncode}): {last} (log: {j['log']})",
+                         wall_s=round(time.time() - j['t0'], 1))
+        for k in list(self.pending):
+            if len(self.running) >= self.workers: break
+            j = self.jobs[k]; s = j['spec']; n = j['needs'] and self.jobs[j['needs']]
+            if n and n['state'] != 'done': continue                     # its trunk's job has not ended yet
+            self.pending.remove(k)
+            if n and n['rc'] != 0:
+                self._finish(k, None, f"{s['arm']} seed {s['seed']}: not started, its trunk {n['spec']['arm']} seed {s['seed']} failed")
+            elif job_cached(s): self._finish(k, 0, cached=True)
+            else: self._start(k)
+
+# %% ../nbs/13_evidence.ipynb #fd6831fb
+@patch
+def done(self: JobPool, tag: str | None = None) -> list[dict]:
+    "The ended jobs (of `tag`), in the order they ended."
+    with self.lock:
+        return [{'arm': j['spec']['arm'], 'seed': j['spec']['seed'], 'rc': j['rc'], 'wall_s': j['wall_s'], 'log': j['log'],
+                 'cached': j['cached']} for j in (self.jobs[k] for k in self.finished) if tag is None or tag in j['tags']]
+
+@patch
+def wait(self: JobPool, tag: str | None = None) -> list[dict]:
+    "Block until every job of `tag` (None: every job) has ended -> `done(tag)`."
+    def open_():
+        with self.lock: return any(j['state'] != 'done' and (tag is None or tag in j['tags']) for j in self.jobs.values())
+    while open_():
+        if self._thread is None: self.step()
+        if open_(): time.sleep(self.poll_s)
+    return self.done(tag)
+
+@patch
+def start(self: JobPool) -> JobPool:
+    "Step the pool in a background thread (every `poll_s`) until `close()`."
+    import threading
+    def loop():
+        while not self._stop.wait(self.poll_s): self.step()
+    self._thread = threading.Thread(target=loop, daemon=True); self._thread.start()
+    return self
+
+@patch
+def close(self: JobPool):
+    "Stop the thread; interrupt the running workers (each saves a checkpoint) and wait for them."
+    import signal
+    self._stop.set()
+    if self._thread is not None: self._thread.join()
+    with self.lock:
+        for p in self.running: p.send_signal(signal.SIGINT)
+        for p, k in list(self.running.items()):
+            p.wait(); self.jobs[k].pop('fh').close(); self.jobs[k]['state'] = 'interrupted'
+        self.running.clear()
+
 # %% ../nbs/13_evidence.ipynb #e27130fa
+def side_by_side_specs(arms: list[str], std: dict, seeds: list[int], branch_epoch: int, runs_dir: str | Path,
+                       monitor_bank: int | None = None, protocol: dict | None = None) -> list[dict]:
+    "The `JobPool` specs of an experiment's `(arm, seed)` jobs, trunks first (`side_by_side_jobs`)."
+    return [{'arm': a, 'seed': s, 'std': std, 'branch_epoch': branch_epoch, 'runs_dir': str(runs_dir), 'monitor_bank': monitor_bank,
+             'protocol': protocol} for a, s in side_by_side_jobs(arms, std, seeds, branch_epoch)]
+
 def train_side_by_side(arms: list[str], std: dict, seeds: list[int], branch_epoch: int, runs_dir: str | Path,
                        monitor_bank: int | None = None, workers: int = 2, poll_s: float = 2.0, log: Callable = print,
                        protocol: dict | None = None) -> list[dict]:
-    "Train and score (`protocol`: as `score_arm`) every `(arm, seed)` in `workers` one-thread processes -> one `{'arm', 'seed', 'rc', 'wall_s', 'log'}` per job."
-    import os, signal, subprocess, sys
-    if not isinstance(workers, int) or workers < 1: raise ConfigError(f"workers must be a positive integer, got {workers!r}")
-    _protocol(protocol)
-    pending, running, done, failed_trunks = side_by_side_jobs(arms, std, seeds, branch_epoch), {}, [], set()
-    logs = Path(runs_dir) / 'logs'; logs.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
-    def _die_with_parent():                                          # Linux: a worker whose parent dies (a killed kernel) gets SIGINT: checkpoint, exit
-        try: import ctypes; ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGINT)   # PR_SET_PDEATHSIG
-        except (OSError, AttributeError): pass
-    def start(arm, seed):
-        spec = json.dumps({'arm': arm, 'seed': seed, 'std': std, 'branch_epoch': branch_epoch, 'runs_dir': str(runs_dir),
-                           'monitor_bank': monitor_bank, 'protocol': protocol})
-        f = logs / f'{arm}-s{seed}.log'; fh = open(f, 'a')
-        p = subprocess.Popen([sys.executable, '-c', _SIDE_JOB, spec], stdout=fh, stderr=subprocess.STDOUT, env=env,
-                             preexec_fn=_die_with_parent if sys.platform.startswith('linux') else None)
-        running[p] = (arm, seed, time.time(), f, fh)
-    def trunk_of(arm, seed):                                         # the trunk job a branch needs, None for a trunk or a scratch arm
-        trunk, o = arm_trunk(arm, {**std, 'branch_epoch': branch_epoch, 'seed': seed})
-        return None if not o or o.get('scratch') else (trunk, seed)
-    trunks = {j for j in pending if is_trunk_arm(j[0], std, j[1], branch_epoch)}
-    ok = set()
-    log(f"{len(pending)} runs in {workers} one-thread processes side by side (logs: {logs})")
-    try:
-        while pending or running:
-            for arm, seed in list(pending):
-                if len(running) >= workers: break
-                t = trunk_of(arm, seed)
-                if t in failed_trunks:
-                    pending.remove((arm, seed)); done.append({'arm': arm, 'seed': seed, 'rc': None, 'wall_s': 0.0, 'log': None})
-                    log(f"{arm} seed {seed}: not started, its trunk {t[0]} seed {seed} failed")
-                elif t is None or t not in trunks or t in ok:            # its trunk is done (or trained elsewhere): start
-                    pending.remove((arm, seed)); start(arm, seed)
-            if not running:                                          # only skipped jobs were left (a job waits only on a running trunk)
-                assert not pending, pending; continue
-            time.sleep(poll_s)
-            for p in [p for p in running if p.poll() is not None]:
-                arm, seed, t, f, fh = running.pop(p); fh.close()
-                done.append({'arm': arm, 'seed': seed, 'rc': p.returncode, 'wall_s': round(time.time() - t, 1), 'log': str(f)})
-                last = (f.read_text().strip().splitlines() or [''])[-1]
-                if p.returncode == 0: log(last); ok.add((arm, seed))
-                else:
-                    log(f"{arm} seed {seed}: FAILED (exit {p.returncode}): {last} (log: {f})")
-                    if (arm, seed) in trunks: failed_trunks.add((arm, seed))
-    except KeyboardInterrupt:
-        for p in running: p.send_signal(signal.SIGINT)               # each trainer saves a checkpoint after its step
-        for p, (*_, fh) in running.items(): p.wait(); fh.close()
-        raise
-    return done
+    "Train and score (`protocol`: as `score_arm`) every `(arm, seed)` in `workers` one-thread processes -> one `{'arm', 'seed', 'rc', 'wall_s', 'log', 'cached'}` per job."
+    pool = JobPool(workers, poll_s, log)
+    pool.add(side_by_side_specs(arms, std, seeds, branch_epoch, runs_dir, monitor_bank, protocol))
+    log(f"{len(pool.jobs)} runs in {workers} one-thread processes side by side (logs: {Path(runs_dir) / 'logs'})")
+    try: return pool.wait()
+    except KeyboardInterrupt: pool.close(); raise
+
+# %% ../nbs/13_evidence.ipynb #e426dbd0
+STD_NAMES = ('device', 'dataset', 'data_root', 'size', 'img_size', 'patch_size', 'embed_dim', 'depth', 'num_heads',
+             'decoder_embed_dim', 'decoder_depth', 'decoder_num_heads', 'n_train', 'n_val', 'n_test', 'epochs',
+             'batch_size', 'blr', 'warmup_epochs', 'mask_ratio', 'knn_every')      # the run settings of the evidence notebooks
+
+def experiment_jobs(params: dict, runs_dir: str | Path) -> list[dict]:
+    "The `JobPool` specs of an `evidence_claims` experiment with these parameters (its `arms` after MAE's, its `seeds`)."
+    missing = [k for k in (*STD_NAMES, 'arms', 'seeds', 'branch_epoch') if k not in params]
+    if missing: raise ConfigError(f"not the parameters of an evidence_claims experiment: no {', '.join(missing)}")
+    return side_by_side_specs(list(dict.fromkeys(['mae', *params['arms']])), {k: params[k] for k in STD_NAMES}, params['seeds'],
+                              params['branch_epoch'], runs_dir, params.get('monitor_bank'), {'features': params.get('eval_features', 'fp32')})
 
 # %% ../nbs/13_evidence.ipynb #109b8e02
 def env_workers() -> int:

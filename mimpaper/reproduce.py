@@ -414,11 +414,44 @@ def collect_walltime(profile_dir: str | Path) -> pd.DataFrame | None:
     atomic_write(d / 'WALLTIME.md', '\n'.join(lines) + '\n')
     return ex
 
+# %% ../nbs/09_reproduce.ipynb #8dd257f4
+def _deps(p: Profile, name: str) -> dict:
+    "When each dependency of `name` last finished (its marker), as recorded in `name`'s marker."
+    return {d: _read_json(results_dir(p.root, p.name, d) / MARKER).get('finished') for d in p.experiments[name].depends_on}
+
+def _complete(p: Profile, name: str, params: dict, deps: dict) -> dict | None:
+    "The marker of a complete run of `name` with these parameters and dependencies, else None."
+    m, out = _read_json(results_dir(p.root, p.name, name) / MARKER), results_dir(p.root, p.name, name)
+    ok = (m.get('status') == 'ok' and m.get('params_hash') == params_hash(params) and m.get('deps', {}) == deps
+          and (out / 'provenance.json').exists())
+    return m if ok else None
+
+def _to_run(p: Profile, names: list[str], forced: set) -> list[str]:
+    "The experiments of `names` that `reproduce` will run: forced, not complete, or after a dependency that runs."
+    runs: list[str] = []
+    for n in names:
+        if n in forced or set(p.experiments[n].depends_on) & set(runs) or _complete(p, n, experiment_params(p, n), _deps(p, n)) is None:
+            runs.append(n)
+    return runs
+
+def _train_ahead(p: Profile, names: list[str], workers: int, log: Callable):
+    "A started `JobPool` with the runs of every `evidence_claims` experiment in `names`, in plan order; None when there are none."
+    from mimpaper.evidence import JobPool, experiment_jobs
+    pool, runs_dir = JobPool(workers, log=log), p.root / 'runs' / p.name / 'pretrain'
+    ev = [n for n in names if Path(p.experiments[n].notebook).stem == 'evidence_claims']
+    for n in ev:                                                      # the notebook's defaults under the profile's settings
+        nb_defaults = {k: ast.literal_eval(v) for k, v in notebook_parameters(p.experiments[n].notebook).items()}
+        pool.add(experiment_jobs({**nb_defaults, **experiment_params(p, n)}, runs_dir), n)
+    if not pool.jobs: return None
+    log(f"{len(pool.jobs)} runs of {len(ev)} experiments in {workers} one-thread processes side by side, in plan order, "
+        f"ahead of their notebooks (logs: {_rel(runs_dir / 'logs', p.root)})")
+    return pool.start()
+
 # %% ../nbs/09_reproduce.ipynb #17cd7407
 def reproduce(profile: str | Path | Profile = 'smoke', only: list[str] | None = None, force: bool = False,
               root: str | Path | None = None, log: Callable[[str], Any] | None = print,
-              log_output: bool = False) -> pd.DataFrame:
-    "Run the profile's experiment notebooks (resumable, failures isolated); return and print the summary."
+              log_output: bool = False, workers: int | None = None) -> pd.DataFrame:
+    "Run the profile's experiment notebooks (resumable, failures isolated; `workers` > 1: runs trained ahead in a `JobPool`); return and print the summary."
     log = log or (lambda *a: None)
     p = load_profile(profile, root); root = p.root; names = p.plan(only)
     forced = set(only or names) if force else set()
@@ -434,7 +467,12 @@ def reproduce(profile: str | Path | Profile = 'smoke', only: list[str] | None = 
         counts = ', '.join(f"{(df.status == s).sum()} {s}" for s in ('ran', 'skipped', 'failed'))
         log(f"\nreproduce --profile {p.name}: {counts}\n\n{_md_table(df)}\n")
         return df
+    pool = None
     try:
+        if workers is None:
+            from mimpaper.evidence import env_workers
+            workers = env_workers()
+        if workers > 1: pool = _train_ahead(p, _to_run(p, names, forced), workers, log)
         for name in names:
             e = p.experiments[name]; executed = root / 'runs' / p.name / f'{name}.ipynb'
             blocked = [d for d in e.depends_on if status.get(d) == 'failed']
@@ -442,23 +480,25 @@ def reproduce(profile: str | Path | Profile = 'smoke', only: list[str] | None = 
                 msg = f"not run: depends on failed {', '.join(blocked)}"
                 rows.append(dict(experiment=name, status='failed', wall_s=0.0, message=msg, executed=None))
                 status[name] = 'failed'; log(f"[{name}] {msg}"); continue
-            params = experiment_params(p, name)
-            deps = {d: _read_json(results_dir(root, p.name, d) / MARKER).get('finished') for d in e.depends_on}
-            m, out = _read_json(results_dir(root, p.name, name) / MARKER), results_dir(root, p.name, name)
-            if (name not in forced and m.get('status') == 'ok' and m.get('params_hash') == params_hash(params)
-                    and m.get('deps', {}) == deps and (out / 'provenance.json').exists()):
+            params, deps, out = experiment_params(p, name), _deps(p, name), results_dir(root, p.name, name)
+            m = _complete(p, name, params, deps)
+            if name not in forced and m is not None:
                 rows.append(dict(experiment=name, status='skipped', wall_s=0.0,
                                  message=f"complete since {m.get('finished', '?')[:19]}",
                                  executed=_rel(executed, root) if executed.exists() else None))
                 status[name] = 'skipped'; log(f"[{name}] skipped: complete with the same parameters"); continue
+            t0 = time.time()
+            if pool is not None and any(name in j['tags'] for j in pool.jobs.values()):
+                log(f"[{name}] waiting for its runs in the pool"); pool.wait(name)     # a failed one: the notebook retries it and fails
             log(f"[{name}] running {_rel(e.notebook, root)} -> {_rel(out, root)}")
-            t0 = time.time(); st, msg = _run_experiment(p, name, params, deps, log_output)
+            st, msg = _run_experiment(p, name, params, deps, log_output)
             rows.append(dict(experiment=name, status=st, wall_s=round(time.time() - t0, 1), message=msg,
                              executed=_rel(executed, root)))
             status[name] = st; log(f"[{name}] {st} in {time.time() - t0:.1f}s" + (f": {msg}" if st == 'failed' else ''))
     except KeyboardInterrupt:
         summary(); log("interrupted: rerun the same command to finish what is missing"); raise
     finally:
+        if pool is not None: pool.close()                       # interrupts what still runs (each saves a checkpoint)
         if p.amp is not None:
             if amp_before is None: os.environ.pop(AMP_ENV, None)
             else: os.environ[AMP_ENV] = amp_before
@@ -555,8 +595,9 @@ def cli_reproduce(argv: list[str] | None = None) -> int:
                     'every committed number with it (the main job)')
     ap.add_argument('--log-output', action='store_true', help="stream the notebooks' cell output")
     ap.add_argument('--workers', type=int, default=None, metavar='N',
-                    help='train an experiment\'s runs in N one-thread processes side by side (evidence notebooks; '
-                         'sets MIMPAPER_WORKERS; on a 2-core CPU 2 is faster than one process at 2 threads)')
+                    help='train the evidence experiments\' runs in N one-thread processes side by side, in one pool in plan '
+                         'order ahead of their notebooks (sets MIMPAPER_WORKERS; on a 2-core CPU 2 is faster than one process '
+                         'at 2 threads)')
     ap.add_argument('--root', default=None, help='repository root (default: found from the working directory)')
     a = ap.parse_args(argv)
     if a.workers is not None and a.workers < 1: print(f"error: --workers must be at least 1, got {a.workers}", file=sys.stderr); return 2

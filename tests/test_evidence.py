@@ -14,6 +14,7 @@ __all__ = ['TINY', 'test_branch_with_the_mae_arm_is_the_uninterrupted_run',
            'test_side_by_side_trains_and_scores_what_the_notebook_then_loads',
            'test_side_by_side_reports_a_failed_trunk_and_does_not_start_its_branches',
            'test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads',
+           'test_reproduce_with_two_workers_trains_the_runs_of_every_experiment_ahead_in_one_pool',
            'test_evidence_notebook_pools_seeds_trained_by_another_experiment',
            'test_features_precision_check_scores_each_run_in_both_precisions',
            'test_features_verdict_check_rescoring_sets_bf16_verdicts_beside_the_committed_ones',
@@ -275,6 +276,29 @@ def test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads(tmp_p
     assert sorted(p.name for p in (tmp_path / 'runs/test/pretrain/logs').iterdir()) == ['mae-s0.log', 'mae-s1.log', 'sbam-s0.log', 'sbam-s1.log']
     assert len(pd.read_csv(out / 'scores.csv')) == 6                  # 2 arms x 2 seeds + the 2 random inits
 
+
+# %% ../nbs/tests/test_evidence.ipynb #269c51ac
+def test_reproduce_with_two_workers_trains_the_runs_of_every_experiment_ahead_in_one_pool(tmp_path):
+    "`reproduce(workers=2)`: one pool trains both evidence experiments' runs (their shared trunk once) ahead of the notebooks, which find them all cached."
+    import shutil
+    import pandas as pd
+    from pathlib import Path
+    import mimpaper
+    from mimpaper.reproduce import _toy_repo, reproduce
+    prof = ("defaults: {epochs: 2, branch_epoch: 1, seeds: [0]}\n"
+            "experiments:\n  a: {notebook: evidence_claims, arms: [sbam]}\n  b: {notebook: evidence_claims, arms: [mto], claims: []}\n")
+    root = _toy_repo(tmp_path, {}, {'t': prof})
+    shutil.copy(Path(mimpaper.__file__).resolve().parents[1] / 'nbs/experiments/evidence_claims.ipynb', root / 'nbs/experiments/')
+    logs = []
+    df = reproduce('t', root=root, workers=2, log=logs.append)
+    assert list(df.status) == ['ran', 'ran'], (df, logs)
+    assert any(l.startswith('3 runs of 2 experiments in 2 one-thread processes side by side, in plan order') for l in logs), logs
+    assert logs.index('[a] waiting for its runs in the pool') < logs.index('[b] waiting for its runs in the pool')
+    for e in ('a', 'b'): assert pd.read_csv(root / f'results/t/{e}/timing.csv').cached.all(), e      # the notebooks trained nothing
+    assert sorted(p.name for p in (root / 'runs/t/pretrain/logs').iterdir()) == ['mae-s0.log', 'mto-s0.log', 'sbam-s0.log']
+    assert all(l.count('seed 0: kNN') <= 1 for l in logs) and sum('seed 0: kNN' in l for l in logs) == 3   # each run trained once
+    again = reproduce('t', root=root, workers=2, log=logs.append)
+    assert list(again.status) == ['skipped', 'skipped']                          # complete: nothing queued, nothing run
 
 # %% ../nbs/tests/test_evidence.ipynb #3f6a8c1d2e4b7095
 def test_evidence_notebook_pools_seeds_trained_by_another_experiment(tmp_path):

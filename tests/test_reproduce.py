@@ -6,7 +6,8 @@
 __all__ = ['PARAMS', 'NOTEBOOKS', 'PROFILE', 'make_repo', 'set_profile', 'by_name', 'test_profile_validation',
            'test_repo_profiles_load', 'test_run_resume_force_and_params', 'test_cli', 'test_reproduction_check',
            'test_ledger', 'test_cli_workers_reach_the_kernels_and_are_restored',
-           'test_profile_amp_reaches_the_kernels_and_is_restored']
+           'test_profile_amp_reaches_the_kernels_and_is_restored',
+           'test_profile_cost_estimates_a_fresh_run_from_the_local_runs']
 
 # %% ../nbs/tests/test_reproduce.ipynb #95bafd58
 import json, sys, time
@@ -223,3 +224,33 @@ def test_profile_amp_reaches_the_kernels_and_is_restored(tmp_path, capsys):
     assert capsys.readouterr().err == "error: profile 'b': amp must be auto, true or false (what train.amp='auto' becomes in its runs), got 'bf16'\n"
     assert not (root / 'results/b').exists()
 
+
+# %% ../nbs/tests/test_reproduce.ipynb #da38a16d
+def test_profile_cost_estimates_a_fresh_run_from_the_local_runs(tmp_path):
+    "`tools/profile_cost.py`: every evidence run once, costed by local runs of the machine (an arm not trained here: as its kind), scheduled per experiment and in one pool."
+    import json, shutil, subprocess, sys
+    from pathlib import Path
+    import mimpaper
+    from mimpaper.reproduce import _toy_repo
+    src = Path(mimpaper.__file__).resolve().parents[1]
+    prof = ("defaults: {epochs: 2, branch_epoch: 1, seeds: [0, 1, 2]}\n"
+            "experiments:\n  a: {notebook: evidence_claims, arms: [sbam]}\n  b: {notebook: evidence_claims, arms: [sbam, mto], claims: []}\n")
+    root = _toy_repo(tmp_path, {}, {'t': prof})
+    shutil.copy(src / 'nbs/experiments/evidence_claims.ipynb', root / 'nbs/experiments/')
+    def run(name, branch, walls, eval_s):                              # a finished one-thread run of 'Test CPU'
+        d = root / 'runs/t/pretrain' / name; d.mkdir(parents=True); (d / 'DONE').write_text('{}')
+        (d / 'runtime.json').write_text(json.dumps({'device_name': 'Test CPU', 'torch_threads': 1, 'start_epoch': 1 if branch else 0}))
+        (d / 'config.yaml').write_text(json.dumps({'train': {'init_mode': 'branch'} if branch else {}}))
+        (d / 'epochs.csv').write_text('epoch,wall_s\n' + ''.join(f'{i + 1},{w}\n' for i, w in enumerate(walls)))
+        (d / 'eval-0123456789ab.json').write_text(json.dumps({'eval_s': eval_s}))
+    run('mae-s0-aaaa', False, [50, 50], 10); run('sbam-s0-bbbb', True, [50, 50], 10)    # the branch's own epoch: 50 s
+    tool = [sys.executable, str(src / 'tools/profile_cost.py'), '--root', str(root), '--profile', 't', '--machine', 'Test CPU']
+    r = subprocess.run(tool, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    row = {l.split()[0]: l.split() for l in lines[2:4]}
+    assert row['a'][2:6] == ['6', '450', '90', '300'], lines                   # 3 trunks 120 s (init scored too), 3 branches 60 s
+    assert row['b'][2:6] == ['3', '150', '30', '120'] and 'mto as branches from mae' in lines[3], lines   # sbam shared with a
+    assert 'own pool (reproduce --workers 2 before the shared pool): 420 s' in r.stdout and 'one pool in plan order ahead of the notebooks (reproduce --workers 2): 360 s' in r.stdout, r.stdout
+    bad = subprocess.run(tool + ['--drop', 'c'], capture_output=True, text=True)
+    assert bad.returncode == 1 and bad.stderr.strip() == "profile_cost: no experiment ['c'] in profile 't'"

@@ -1,0 +1,153 @@
+"""Estimate what a fresh run of a profile costs on this machine, from the runs already trained and scored here.
+
+    python tools/profile_cost.py --profile cpu                 # the profile as it stands
+    python tools/profile_cost.py --profile cpu --final         # every experiment pinned to the earlier recipe moved to the default
+    python tools/profile_cost.py --profile cpu --drop claims_simmim_mto --workers 2
+
+Every `evidence_claims` experiment is expanded into the runs it trains, exactly as `reproduce --workers W` would: the
+`(arm, seed)` jobs of `evidence.side_by_side_jobs`, each run once in the profile (the first experiment in run order that
+needs it trains and scores it; the others find it cached), a branch waiting for its seed's trunk. A job costs its run's
+own training (the epochs after the branch point, or all of a trunk's or a from-epoch-0 run's) plus scoring (kNN + probe,
+and the random init of a trunk), as measured on runs of this machine (`runtime.json`'s CPU name) trained at one thread
+(`torch_threads`), the way `--workers` trains them: the median over the local runs of the same arm, else (an arm not yet
+trained here) of the same kind from the same trunk method (a run from epoch 0: as that trunk). The base lr does not change a run's cost, so runs of either
+recipe measure an arm. Other notebooks cost what their last run recorded (`wall_time_total_s`). Wall time: a list schedule
+of the jobs on W one-thread workers, per experiment (each experiment's own pool) and for the whole profile in one pool
+in plan order (what `reproduce --workers W` does), plus the notebooks that train nothing. Prints one row per experiment and the total; an estimate,
+not a measurement of one uninterrupted run.
+"""
+import argparse, ast, json, platform, re, statistics, subprocess, sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PENDING = 'rerun at the default pending'
+
+
+def cpu_name() -> str:
+    out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
+    return next((l.split(':', 1)[1].strip() for l in out.splitlines() if l.startswith('Model name')), platform.processor())
+
+
+def measured_runs(runs_dir: Path, machine: str) -> pd.DataFrame:
+    "One row per finished local run trained on `machine` at one thread: arm, own training seconds, scoring seconds."
+    from mimpaper.evidence import arm_trunk
+    rows = []
+    if not runs_dir.is_dir(): return pd.DataFrame(rows)
+    for d in sorted(p for p in runs_dir.iterdir() if (p / 'DONE').exists() and (p / 'runtime.json').exists()):
+        rt = json.loads((d / 'runtime.json').read_text())
+        if rt.get('device_name') != machine or rt.get('torch_threads') != 1: continue
+        arm = d.name.rsplit('-s', 1)[0]
+        cfg = yaml.safe_load((d / 'config.yaml').read_text())
+        ep = pd.read_csv(d / 'epochs.csv')
+        branch = cfg['train'].get('init_mode') == 'branch'
+        start = int(rt.get('start_epoch') or 0) if branch else 0          # a branch's own epochs only
+        own = ep[ep.epoch > start].wall_s.sum()
+        ev = [json.loads(f.read_text()) for f in d.glob('eval-*.json') if not f.name.startswith('eval-init-')]
+        ev = [e['eval_s'] for e in ev if e.get('features', 'fp32') == 'fp32' and e.get('eval_s')]
+        try: trunk, o = arm_trunk(arm, {'branch_epoch': 1, 'seed': 0, 'mask_ratio': 0.75})
+        except Exception: continue                                     # an arm no longer registered
+        kind = 'trunk' if not o else 'scratch' if o.get('scratch') else 'branch'
+        rows.append({'arm': arm, 'trunk': trunk, 'kind': kind, 'train_s': float(own), 'score_s': min(ev) if ev else None})
+    return pd.DataFrame(rows)
+
+
+def cost_of(arm: str, kind: str, trunk: str, meas: pd.DataFrame) -> tuple[float, float, str]:
+    "(train_s, score_s, source) of one job of `arm` from the local measurements."
+    m, src = meas[meas.arm == arm], 'measured'
+    if m.empty and kind == 'scratch':                                  # from epoch 0: trained like its trunk, with the change
+        m, src = meas[(meas.kind == 'trunk') & (meas.trunk == trunk)], f'as the {trunk} trunk'
+    if m.empty: m, src = meas[(meas.kind == kind) & (meas.trunk == trunk)], f'as {kind}es from {trunk}'
+    if m.empty: m, src = meas[meas.kind == kind], f'as all {kind}es'
+    if m.empty: raise SystemExit(f"profile_cost: no local run of arm {arm!r} or of any {kind} to measure it by")
+    sc = m.score_s.dropna()
+    if sc.empty: sc = meas[meas.trunk == trunk].score_s.dropna()
+    return float(statistics.median(m.train_s)), float(statistics.median(sc)) if len(sc) else float('nan'), src
+
+
+def schedule(jobs: list[dict], workers: int) -> float:
+    "Wall seconds of `jobs` (`cost`, `key`, `needs`: a key or None) on `workers` workers, in order, a job waiting for what it needs."
+    free, done, t, pending = [0.] * workers, {}, 0., list(jobs)
+    while pending:
+        free.sort(); t = free[0]
+        j = next((j for j in pending if j['needs'] is None or j['needs'] in done and done[j['needs']] <= t), None)
+        if j is None:                                                  # wait for the earliest needed job to finish
+            t = min(done[j['needs']] for j in pending if j['needs'] in done)
+            free[0] = max(free[0], t); continue
+        pending.remove(j)
+        free[0] = t + j['cost']; done[j['key']] = free[0]
+    return max(free) if jobs else 0.
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--profile', default='cpu')
+    ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--final', action='store_true', help=f"give every experiment whose profile entry says '{PENDING}' the default blr")
+    ap.add_argument('--drop', nargs='*', default=[], help='leave these experiments out')
+    ap.add_argument('--machine', default=None, help="measure by runs of this CPU model name (default: this machine's)")
+    ap.add_argument('--root', default=str(ROOT), help='repository root (default: this checkout)')
+    a = ap.parse_args(argv)
+    root = Path(a.root)
+    from mimpaper.evidence import _job_key, arm_trunk, experiment_jobs, is_trunk_arm
+    from mimpaper.reproduce import load_profile, notebook_parameters
+    prof = load_profile(a.profile, root)
+    machine = a.machine or cpu_name()
+    meas = measured_runs(root / 'runs' / a.profile / 'pretrain', machine)
+    if meas.empty: raise SystemExit(f"profile_cost: no finished one-thread run of {machine!r} in runs/{a.profile}/pretrain")
+    raw = prof.path.read_text()
+    blocks = dict(re.findall(r'(?ms)^  ([\w-]+):\n(.*?)(?=^  \S|\Z)', raw))   # each experiment's lines in the profile
+    pending = {n for n, b in blocks.items() if PENDING in b}
+    unknown = set(a.drop) - set(prof.experiments)
+    if unknown: raise SystemExit(f"profile_cost: no experiment {sorted(unknown)} in profile {a.profile!r}")
+    seen, rows, all_jobs, runs_dir = set(), [], [], root / 'runs' / a.profile / 'pretrain'
+    for name in prof.order:
+        if name in a.drop: continue
+        e = prof.experiments[name]
+        p = {**{k: ast.literal_eval(v) for k, v in notebook_parameters(e.notebook).items()}, **e.params}   # as the notebook sees them
+        if a.final and name in pending: p['blr'] = prof.defaults['blr']
+        if Path(e.notebook).stem != 'evidence_claims':
+            prov = root / 'results' / a.profile / name / 'provenance.json'
+            nb_s = json.loads(prov.read_text()).get('wall_time_total_s', 0.) if prov.exists() else float('nan')
+            rows.append({'experiment': name, 'blr': p.get('blr', ''), 'new_runs': 0, 'train_s': 0., 'score_s': 0.,
+                         'wall_s': nb_s, 'note': 'notebook only (its last recorded time)'}); continue
+        jobs, train, score, srcs = [], 0., 0., set()
+        for spec in experiment_jobs(p, runs_dir):                       # the jobs reproduce --workers hands to its pool
+            arm, s, std, be = spec['arm'], spec['seed'], spec['std'], spec['branch_epoch']
+            trunk, o = arm_trunk(arm, {**std, 'branch_epoch': be, 'seed': s})
+            kind = 'trunk' if not o else 'scratch' if o.get('scratch') else 'branch'
+            key = _job_key({**spec, 'protocol': None})                  # the protocol changes the scoring, not the run
+            if key in seen: continue                                   # trained and scored by an earlier experiment
+            seen.add(key)
+            tr, sc, src = cost_of(arm, kind, trunk, meas)
+            sc = sc * (2 if is_trunk_arm(arm, std, s, be) else 1)      # a trunk's random init is scored too
+            needs = _job_key({**spec, 'arm': trunk, 'protocol': None}) if kind == 'branch' else None
+            all_jobs.append({'key': key, 'cost': tr + sc, 'needs': needs})
+            jobs.append({**all_jobs[-1], 'needs': needs if needs in [j['key'] for j in jobs] else None})   # else trained earlier
+            train += tr; score += sc
+            if src != 'measured': srcs.add(f'{arm} {src}')
+        rows.append({'experiment': name, 'blr': p['blr'], 'new_runs': len(jobs), 'train_s': round(train), 'score_s': round(score),
+                     'wall_s': round(schedule(jobs, a.workers)),
+                     'note': ('no local run, estimated: ' + '; '.join(sorted(srcs))) if srcs else ''})
+    df = pd.DataFrame(rows)
+    df['over_60_min'] = df.wall_s > 3600
+    pd.set_option('display.width', 220); pd.set_option('display.max_colwidth', 90)
+    print(f"profile {a.profile!r} on {machine}, {a.workers} one-thread workers"
+          + (", every pinned experiment at the default blr" if a.final else '') + (f", without {', '.join(a.drop)}" if a.drop else '')
+          + f"; measured by {len(meas)} local runs")
+    print(df.to_string(index=False))
+    tot, nbs = df.wall_s.sum(), df.wall_s[df.new_runs == 0].sum()
+    keys = {j['key'] for j in all_jobs}
+    ahead = schedule([{**j, 'needs': j['needs'] if j['needs'] in keys else None} for j in all_jobs], a.workers) + nbs
+    print(f"total: {int(df.new_runs.sum())} runs, training {df.train_s.sum():,.0f} run-s, scoring {df.score_s.sum():,.0f} run-s; "
+          f"experiments over 60 min: {', '.join(df.experiment[df.over_60_min]) or 'none'}")
+    print(f"wall, each experiment's runs in its own pool (reproduce --workers {a.workers} before the shared pool): {tot:,.0f} s = {tot / 3600:.1f} h")
+    print(f"wall, one pool in plan order ahead of the notebooks (reproduce --workers {a.workers}): {ahead:,.0f} s = {ahead / 3600:.1f} h "
+          f"(the notebooks that train nothing: {nbs:,.0f} s, counted once)")
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
