@@ -36,7 +36,7 @@ reproduce: install
 	$(BIN)/mimpaper reproduce --profile $(PROFILE) --check
 
 ## run (or resume) a profile into results/PROFILE/, e.g. the evidence: make run-profile PROFILE=cpu [WORKERS=2]
-## (WORKERS=N: each experiment's runs train in N one-thread processes side by side, faster on a 2-core CPU)
+## (WORKERS=N: the evidence runs train in N one-thread processes side by side, one pool ahead of the notebooks; faster on a 2-core CPU)
 run-profile: install
 	$(BIN)/mimpaper reproduce --profile $(PROFILE) $(if $(WORKERS),--workers $(WORKERS))
 
