@@ -438,10 +438,11 @@ STD_NAMES = ('device', 'dataset', 'data_root', 'size', 'img_size', 'patch_size',
              'batch_size', 'blr', 'warmup_epochs', 'mask_ratio', 'knn_every')      # the run settings of the evidence notebooks
 
 def experiment_jobs(params: dict, runs_dir: str | Path) -> list[dict]:
-    "The `JobPool` specs of an `evidence_claims` experiment with these parameters (its `arms` after MAE's, its `seeds`)."
+    "The `JobPool` specs of an `evidence_claims` experiment with these parameters (its `arms` after MAE's unless `with_mae` is False, its `seeds`)."
     missing = [k for k in (*STD_NAMES, 'arms', 'seeds', 'branch_epoch') if k not in params]
     if missing: raise ConfigError(f"not the parameters of an evidence_claims experiment: no {', '.join(missing)}")
-    return side_by_side_specs(list(dict.fromkeys(['mae', *params['arms']])), {k: params[k] for k in STD_NAMES}, params['seeds'],
+    arms = list(dict.fromkeys((['mae'] if params.get('with_mae', True) else []) + list(params['arms'])))   # as the notebook
+    return side_by_side_specs(arms, {k: params[k] for k in STD_NAMES}, params['seeds'],
                               params['branch_epoch'], runs_dir, params.get('monitor_bank'), {'features': params.get('eval_features', 'fp32')})
 
 # %% ../nbs/13_evidence.ipynb #109b8e02

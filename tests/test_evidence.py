@@ -16,6 +16,7 @@ __all__ = ['TINY', 'test_branch_with_the_mae_arm_is_the_uninterrupted_run',
            'test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads',
            'test_reproduce_with_two_workers_trains_the_runs_of_every_experiment_ahead_in_one_pool',
            'test_evidence_notebook_pools_seeds_trained_by_another_experiment',
+           'test_evidence_notebook_without_the_mae_arm_judges_a_simmim_trunk_against_its_init',
            'test_features_precision_check_scores_each_run_in_both_precisions',
            'test_features_verdict_check_rescoring_sets_bf16_verdicts_beside_the_committed_ones',
            'test_recipe_val_check_scores_profile_and_recipe_on_the_val_split']
@@ -322,6 +323,24 @@ def test_evidence_notebook_pools_seeds_trained_by_another_experiment(tmp_path):
         run_notebook(root / 'nbs/experiments/evidence_claims.ipynb', {**base, 'out_dir': str(tmp_path / 'results/test/bad'), 'seeds': [1], 'pool_from': ['part'], 'blr': 3e-3},
                      out_path=tmp_path / 'c.ipynb', root=tmp_path)
 
+
+# %% ../nbs/tests/test_evidence.ipynb #4441fb38
+def test_evidence_notebook_without_the_mae_arm_judges_a_simmim_trunk_against_its_init(tmp_path):
+    "`with_mae=False`: only the named arms train (no MAE run); a claim against `random-init-simmim` is judged; a gate without MAE is one line."
+    import pandas as pd
+    from pathlib import Path
+    import mimpaper
+    from mimpaper.reproduce import NotebookFailed, run_notebook
+    nb = Path(mimpaper.__file__).resolve().parents[1] / 'nbs/experiments/evidence_claims.ipynb'
+    base = {'profile': 'test', 'epochs': 2, 'branch_epoch': 1, 'seeds': [0, 1], 'with_mae': False, 'arms': ['simmim']}
+    claim = {'paper': 'MTO', 'artifact': 'SimMIM baseline', 'claim': 'SimMIM learns', 'baseline': 'random-init-simmim', 'method': 'simmim', 'direction': '+'}
+    out = tmp_path / 'results/test/s'
+    run_notebook(nb, {**base, 'out_dir': str(out), 'claims': [claim]}, out_path=tmp_path / 'a.ipynb', root=tmp_path)
+    sc, cl = pd.read_csv(out / 'scores.csv'), pd.read_csv(out / 'claims.csv')
+    assert sorted(set(sc.arm)) == ['random-init-simmim', 'simmim'] and not list((tmp_path / 'runs/test/pretrain').glob('mae-*'))
+    assert (cl.n_seeds == 2).all() and cl.note.isna().all() and cl.verdict.isin(['supported', 'contradicted', 'inconclusive']).all()
+    with pytest.raises(NotebookFailed, match='gate judges the MAE baseline: it needs with_mae = True'):
+        run_notebook(nb, {**base, 'out_dir': str(tmp_path / 'results/test/g'), 'gate': {'knn': 1, 'probe': 1, 'margin': 0}}, out_path=tmp_path / 'b.ipynb', root=tmp_path)
 
 # %% ../nbs/tests/test_evidence.ipynb #5be1c0d2
 def test_features_precision_check_scores_each_run_in_both_precisions(tmp_path):
