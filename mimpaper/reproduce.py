@@ -443,7 +443,8 @@ def _train_ahead(p: Profile, names: list[str], workers: int, log: Callable):
         nb_defaults = {k: ast.literal_eval(v) for k, v in notebook_parameters(p.experiments[n].notebook).items()}
         pool.add(experiment_jobs({**nb_defaults, **experiment_params(p, n)}, runs_dir), n)
     if not pool.jobs: return None
-    log(f"{len(pool.jobs)} runs of {len(ev)} experiments in {workers} one-thread processes side by side, in plan order, "
+    n_runs, n_ev = len(pool.jobs), len(ev)
+    log(f"{n_runs} run{'s' * (n_runs != 1)} of {n_ev} experiment{'s' * (n_ev != 1)} in {workers} one-thread processes side by side, in plan order, "
         f"ahead of their notebooks (logs: {_rel(runs_dir / 'logs', p.root)})")
     return pool.start()
 
