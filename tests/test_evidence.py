@@ -274,6 +274,7 @@ def test_evidence_notebook_with_two_workers_trains_side_by_side_then_loads(tmp_p
     t = pd.read_csv(out / 'timing.csv')
     assert sorted(zip(t.arm, t.seed)) == [('mae', 0), ('mae', 1), ('sbam', 0), ('sbam', 1)] and t.cached.all(), t
     assert (t.own_train_s > 0).all() and json.loads((out / 'metrics.json').read_text())['workers'] == 2
+    assert (t.threads == 1).all() and (t.score_s > 0).all() and t.cpu.notna().all(), t    # what tools/profile_cost.py costs a fresh run by
     assert sorted(p.name for p in (tmp_path / 'runs/test/pretrain/logs').iterdir()) == ['mae-s0.log', 'mae-s1.log', 'sbam-s0.log', 'sbam-s1.log']
     assert len(pd.read_csv(out / 'scores.csv')) == 6                  # 2 arms x 2 seeds + the 2 random inits
 

@@ -227,7 +227,7 @@ def test_profile_amp_reaches_the_kernels_and_is_restored(tmp_path, capsys):
 
 # %% ../nbs/tests/test_reproduce.ipynb #da38a16d
 def test_profile_cost_estimates_a_fresh_run_from_the_local_runs(tmp_path):
-    "`tools/profile_cost.py`: every evidence run once, costed by local runs of the machine (an arm not trained here: as its kind), scheduled per experiment and in one pool."
+    "`tools/profile_cost.py`: every evidence run once, costed by local runs of the machine, else by its committed timing.csv rows (an arm not trained here: as its kind), scheduled per experiment and in one pool."
     import json, shutil, subprocess, sys
     from pathlib import Path
     import mimpaper
@@ -254,3 +254,15 @@ def test_profile_cost_estimates_a_fresh_run_from_the_local_runs(tmp_path):
     assert 'own pool (reproduce --workers 2 before the shared pool): 420 s' in r.stdout and 'one pool in plan order ahead of the notebooks (reproduce --workers 2): 360 s' in r.stdout, r.stdout
     bad = subprocess.run(tool + ['--drop', 'c'], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stderr.strip() == "profile_cost: no experiment ['c'] in profile 't'"
+    # an arm with no local run: the committed timing.csv rows of this machine at one thread (other threads / CPUs left out)
+    x = root / 'results/t/x'; x.mkdir(parents=True); (x / 'provenance.json').write_text(json.dumps({'params': {}}))
+    (x / 'timing.csv').write_text('arm,seed,own_train_s,score_s,threads,cpu\n' + ''.join(f'mto,{s},100,20,1,Test CPU\nmae,{s},100,20,1,Test CPU\n' for s in range(3))
+                                  + 'mto,0,999,99,2,Test CPU\nmto,1,999,99,1,Other CPU\n')
+    r = subprocess.run(tool, capture_output=True, text=True); lines = r.stdout.splitlines()
+    row = {l.split()[0]: l.split() for l in lines[2:4]}
+    assert r.returncode == 0 and 'measured by 2 local runs and 3 committed ones' in lines[0], (r.stdout, r.stderr)
+    assert row['b'][2:6] == ['3', '300', '60', '240'] and 'estimated' not in lines[3], lines    # mto: 100 s + 20 s, as committed
+    shutil.rmtree(root / 'runs')                                       # a fresh checkout: the committed runs alone cost it
+    r = subprocess.run(tool, capture_output=True, text=True); lines = r.stdout.splitlines()
+    assert r.returncode == 0 and 'measured by 0 local runs and 6 committed ones' in lines[0], (r.stdout, r.stderr)
+    assert {l.split()[0]: l.split() for l in lines[2:4]}['a'][2:5] == ['6', '600', '120'], lines   # trunks 100 s + 2 x 10 s, sbam as the mto branches

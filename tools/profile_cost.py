@@ -1,4 +1,4 @@
-"""Estimate what a fresh run of a profile costs on this machine, from the runs already trained and scored here.
+"""Estimate what a fresh run of a profile costs on this machine, from the runs trained and scored here (local or committed).
 
     python tools/profile_cost.py --profile cpu                 # the profile as it stands
     python tools/profile_cost.py --profile cpu --final         # every experiment pinned to the earlier recipe moved to the default
@@ -9,9 +9,11 @@ Every `evidence_claims` experiment is expanded into the runs it trains, exactly 
 needs it trains and scores it; the others find it cached), a branch waiting for its seed's trunk. A job costs its run's
 own training (the epochs after the branch point, or all of a trunk's or a from-epoch-0 run's) plus scoring (kNN + probe,
 and the random init of a trunk), as measured on runs of this machine (`runtime.json`'s CPU name) trained at one thread
-(`torch_threads`), the way `--workers` trains them: the median over the local runs of the same arm, else (an arm not yet
-trained here) of the same kind from the same trunk method (a run from epoch 0: as that trunk). The base lr does not change a run's cost, so runs of either
-recipe measure an arm. Other notebooks cost what their last run recorded (`wall_time_total_s`). Wall time: a list schedule
+(`torch_threads`), the way `--workers` trains them: local runs, and for an arm with none, the runs that the committed
+`results/<profile>/*/timing.csv` record for this machine at one thread (its `cpu`, `threads`, `score_s` columns; so a
+fresh checkout can cost the profile too). The median over those runs of the same arm, else (an arm not yet trained
+here) of the same kind from the same trunk method (a run from epoch 0: as that trunk). The base lr does not change a
+run's cost, so runs of either recipe measure an arm. Other notebooks cost what their last run recorded (`wall_time_total_s`). Wall time: a list schedule
 of the jobs on W one-thread workers, per experiment (each experiment's own pool) and for the whole profile in one pool
 in plan order (what `reproduce --workers W` does), plus the notebooks that train nothing. Prints one row per experiment and the total; an estimate,
 not a measurement of one uninterrupted run.
@@ -52,6 +54,29 @@ def measured_runs(runs_dir: Path, machine: str) -> pd.DataFrame:
         kind = 'trunk' if not o else 'scratch' if o.get('scratch') else 'branch'
         rows.append({'arm': arm, 'trunk': trunk, 'kind': kind, 'train_s': float(own), 'score_s': min(ev) if ev else None})
     return pd.DataFrame(rows)
+
+
+def committed_runs(results_dir: Path, machine: str, skip_arms=()) -> pd.DataFrame:
+    """Rows as `measured_runs` from the committed `timing.csv` of each experiment (those that record `cpu`, `threads` and
+    `score_s`): the runs trained on `machine` at one thread, each (arm, seed, run settings) once, arms in `skip_arms` left out
+    (measured locally). A fresh checkout has these without any local run."""
+    from mimpaper.core import params_hash
+    from mimpaper.evidence import arm_trunk
+    from mimpaper.reproduce import RUN_SETTINGS
+    rows, seen = [], set()
+    for t in sorted(results_dir.glob('*/timing.csv')):
+        df, prov = pd.read_csv(t), t.parent / 'provenance.json'
+        if not {'cpu', 'threads', 'score_s', 'own_train_s'} <= set(df.columns) or not prov.exists(): continue
+        hp = params_hash({k: v for k, v in json.loads(prov.read_text()).get('params', {}).items() if k in RUN_SETTINGS})
+        for r in df[(df.cpu == machine) & (df.threads == 1)].to_dict('records'):
+            if r['arm'] in skip_arms or (r['arm'], r['seed'], hp) in seen: continue
+            seen.add((r['arm'], r['seed'], hp))
+            try: trunk, o = arm_trunk(r['arm'], {'branch_epoch': 1, 'seed': 0, 'mask_ratio': 0.75})
+            except Exception: continue
+            kind = 'trunk' if not o else 'scratch' if o.get('scratch') else 'branch'
+            sc = float(r['score_s']) / (2 if kind == 'trunk' else 1)       # a trunk's row holds its random init's scoring too
+            rows.append({'arm': r['arm'], 'trunk': trunk, 'kind': kind, 'train_s': float(r['own_train_s']), 'score_s': sc or None})
+    return pd.DataFrame(rows, columns=['arm', 'trunk', 'kind', 'train_s', 'score_s'])
 
 
 def cost_of(arm: str, kind: str, trunk: str, meas: pd.DataFrame) -> tuple[float, float, str]:
@@ -96,7 +121,11 @@ def main(argv=None):
     prof = load_profile(a.profile, root)
     machine = a.machine or cpu_name()
     meas = measured_runs(root / 'runs' / a.profile / 'pretrain', machine)
-    if meas.empty: raise SystemExit(f"profile_cost: no finished one-thread run of {machine!r} in runs/{a.profile}/pretrain")
+    n_local = len(meas)
+    comm = committed_runs(root / 'results' / a.profile, machine, set(meas.arm) if n_local else ())
+    meas = pd.concat([m for m in (meas, comm) if not m.empty], ignore_index=True) if n_local or not comm.empty else meas
+    if meas.empty: raise SystemExit(f"profile_cost: no finished one-thread run of {machine!r} in runs/{a.profile}/pretrain "
+                                    f"or in the timing.csv of results/{a.profile}")
     raw = prof.path.read_text()
     blocks = dict(re.findall(r'(?ms)^  ([\w-]+):\n(.*?)(?=^  \S|\Z)', raw))   # each experiment's lines in the profile
     pending = {n for n, b in blocks.items() if PENDING in b}
@@ -136,7 +165,7 @@ def main(argv=None):
     pd.set_option('display.width', 220); pd.set_option('display.max_colwidth', 90)
     print(f"profile {a.profile!r} on {machine}, {a.workers} one-thread workers"
           + (", every pinned experiment at the default blr" if a.final else '') + (f", without {', '.join(a.drop)}" if a.drop else '')
-          + f"; measured by {len(meas)} local runs")
+          + f"; measured by {n_local} local runs and {len(meas) - n_local} committed ones (timing.csv)")
     print(df.to_string(index=False))
     tot, nbs = df.wall_s.sum(), df.wall_s[df.new_runs == 0].sum()
     keys = {j['key'] for j in all_jobs}
