@@ -33,9 +33,16 @@ def cpu_name() -> str:
     return next((l.split(':', 1)[1].strip() for l in out.splitlines() if l.startswith('Model name')), platform.processor())
 
 
+def trunk_and_kind(arm: str) -> tuple[str, str] | None:
+    "(the trunk method, 'trunk' | 'scratch' | 'branch') of a registered evidence arm; None for an arm no longer registered."
+    from mimpaper.evidence import arm_trunk
+    try: trunk, o = arm_trunk(arm, {'branch_epoch': 1, 'seed': 0, 'mask_ratio': 0.75})
+    except Exception: return None
+    return trunk, 'trunk' if not o else 'scratch' if o.get('scratch') else 'branch'
+
+
 def measured_runs(runs_dir: Path, machine: str) -> pd.DataFrame:
     "One row per finished local run trained on `machine` at one thread: arm, own training seconds, scoring seconds."
-    from mimpaper.evidence import arm_trunk
     rows = []
     if not runs_dir.is_dir(): return pd.DataFrame(rows)
     for d in sorted(p for p in runs_dir.iterdir() if (p / 'DONE').exists() and (p / 'runtime.json').exists()):
@@ -49,9 +56,9 @@ def measured_runs(runs_dir: Path, machine: str) -> pd.DataFrame:
         own = ep[ep.epoch > start].wall_s.sum()
         ev = [json.loads(f.read_text()) for f in d.glob('eval-*.json') if not f.name.startswith('eval-init-')]
         ev = [e['eval_s'] for e in ev if e.get('features', 'fp32') == 'fp32' and e.get('eval_s')]
-        try: trunk, o = arm_trunk(arm, {'branch_epoch': 1, 'seed': 0, 'mask_ratio': 0.75})
-        except Exception: continue                                     # an arm no longer registered
-        kind = 'trunk' if not o else 'scratch' if o.get('scratch') else 'branch'
+        tk = trunk_and_kind(arm)
+        if tk is None: continue                                        # an arm no longer registered
+        trunk, kind = tk
         rows.append({'arm': arm, 'trunk': trunk, 'kind': kind, 'train_s': float(own), 'score_s': min(ev) if ev else None})
     return pd.DataFrame(rows)
 
@@ -61,7 +68,6 @@ def committed_runs(results_dir: Path, machine: str, skip_arms=()) -> pd.DataFram
     `score_s`): the runs trained on `machine` at one thread, each (arm, seed, run settings) once, arms in `skip_arms` left out
     (measured locally). A fresh checkout has these without any local run."""
     from mimpaper.core import params_hash
-    from mimpaper.evidence import arm_trunk
     from mimpaper.reproduce import RUN_SETTINGS
     rows, seen = [], set()
     for t in sorted(results_dir.glob('*/timing.csv')):
@@ -71,9 +77,9 @@ def committed_runs(results_dir: Path, machine: str, skip_arms=()) -> pd.DataFram
         for r in df[(df.cpu == machine) & (df.threads == 1)].to_dict('records'):
             if r['arm'] in skip_arms or (r['arm'], r['seed'], hp) in seen: continue
             seen.add((r['arm'], r['seed'], hp))
-            try: trunk, o = arm_trunk(r['arm'], {'branch_epoch': 1, 'seed': 0, 'mask_ratio': 0.75})
-            except Exception: continue
-            kind = 'trunk' if not o else 'scratch' if o.get('scratch') else 'branch'
+            tk = trunk_and_kind(r['arm'])
+            if tk is None: continue
+            trunk, kind = tk
             sc = float(r['score_s']) / (2 if kind == 'trunk' else 1)       # a trunk's row holds its random init's scoring too
             rows.append({'arm': r['arm'], 'trunk': trunk, 'kind': kind, 'train_s': float(r['own_train_s']), 'score_s': sc or None})
     return pd.DataFrame(rows, columns=['arm', 'trunk', 'kind', 'train_s', 'score_s'])
