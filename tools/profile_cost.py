@@ -86,7 +86,7 @@ def committed_runs(results_dir: Path, machine: str, skip_arms=()) -> pd.DataFram
 
 
 def cost_of(arm: str, kind: str, trunk: str, meas: pd.DataFrame) -> tuple[float, float, str]:
-    "(train_s, score_s, source) of one job of `arm` from the local measurements."
+    "(train_s, score_s, source) of one job of `arm` from the measured runs (local and committed)."
     m, src = meas[meas.arm == arm], 'measured'
     if m.empty and kind == 'scratch':                                  # from epoch 0: trained like its trunk, with the change
         m, src = meas[(meas.kind == 'trunk') & (meas.trunk == trunk)], f'as the {trunk} trunk'
@@ -129,7 +129,8 @@ def main(argv=None):
     meas = measured_runs(root / 'runs' / a.profile / 'pretrain', machine)
     n_local = len(meas)
     comm = committed_runs(root / 'results' / a.profile, machine, set(meas.arm) if n_local else ())
-    meas = pd.concat([m for m in (meas, comm) if not m.empty], ignore_index=True) if n_local or not comm.empty else meas
+    parts = [m for m in (meas, comm) if not m.empty]
+    if parts: meas = pd.concat(parts, ignore_index=True)
     if meas.empty: raise SystemExit(f"profile_cost: no finished one-thread run of {machine!r} in runs/{a.profile}/pretrain "
                                     f"or in the timing.csv of results/{a.profile}")
     raw = prof.path.read_text()
