@@ -266,3 +266,25 @@ def test_profile_cost_estimates_a_fresh_run_from_the_local_runs(tmp_path):
     r = subprocess.run(tool, capture_output=True, text=True); lines = r.stdout.splitlines()
     assert r.returncode == 0 and 'measured by 0 local runs and 6 committed ones' in lines[0], (r.stdout, r.stderr)
     assert {l.split()[0]: l.split() for l in lines[2:4]}['a'][2:5] == ['6', '600', '120'], lines   # trunks 100 s + 2 x 10 s, sbam as the mto branches
+
+def test_profile_cost_says_when_an_arm_is_costed_by_another_trunk_method(tmp_path):
+    "`tools/profile_cost.py`: a SimMIM run with no SimMIM run measured is costed as an MAE trunk, and the note says it is a rough guess."
+    import json, shutil, subprocess, sys
+    from pathlib import Path
+    import mimpaper
+    from mimpaper.reproduce import _toy_repo
+    src = Path(mimpaper.__file__).resolve().parents[1]
+    prof = ("defaults: {epochs: 2, branch_epoch: 1, seeds: [0]}\n"
+            "experiments:\n  s: {notebook: evidence_claims, arms: [simmim], with_mae: false, claims: []}\n")
+    root = _toy_repo(tmp_path, {}, {'t': prof})
+    shutil.copy(src / 'nbs/experiments/evidence_claims.ipynb', root / 'nbs/experiments/')
+    d = root / 'runs/t/pretrain/mae-s0-aaaa'; d.mkdir(parents=True); (d / 'DONE').write_text('{}')
+    (d / 'runtime.json').write_text(json.dumps({'device_name': 'Test CPU', 'torch_threads': 1, 'start_epoch': 0}))
+    (d / 'config.yaml').write_text(json.dumps({'train': {}}))
+    (d / 'epochs.csv').write_text('epoch,wall_s\n1,50\n2,50\n')
+    (d / 'eval-0123456789ab.json').write_text(json.dumps({'eval_s': 10}))
+    r = subprocess.run([sys.executable, str(src / 'tools/profile_cost.py'), '--root', str(root), '--profile', 't', '--machine', 'Test CPU'],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    row = next(l for l in r.stdout.splitlines() if l.split()[:1] == ['s'])
+    assert row.split()[2:5] == ['1', '100', '20'] and 'simmim as trunks of mae (no simmim run measured: rough' in row, r.stdout

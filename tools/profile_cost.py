@@ -2,7 +2,7 @@
 
     python tools/profile_cost.py --profile cpu                 # the profile as it stands
     python tools/profile_cost.py --profile cpu --final         # every experiment pinned to the earlier recipe moved to the default
-    python tools/profile_cost.py --profile cpu --drop claims_simmim_mto --workers 2
+    python tools/profile_cost.py --profile cpu --drop evidence_analysis --workers 2
 
 Every `evidence_claims` experiment is expanded into the runs it trains, exactly as `reproduce --workers W` would: the
 `(arm, seed)` jobs of `evidence.side_by_side_jobs`, each run once in the profile (the first experiment in run order that
@@ -90,8 +90,11 @@ def cost_of(arm: str, kind: str, trunk: str, meas: pd.DataFrame) -> tuple[float,
     m, src = meas[meas.arm == arm], 'measured'
     if m.empty and kind == 'scratch':                                  # from epoch 0: trained like its trunk, with the change
         m, src = meas[(meas.kind == 'trunk') & (meas.trunk == trunk)], f'as the {trunk} trunk'
-    if m.empty: m, src = meas[(meas.kind == kind) & (meas.trunk == trunk)], f'as {kind}es from {trunk}'
-    if m.empty: m, src = meas[meas.kind == kind], f'as all {kind}es'
+    plural = {'trunk': 'trunks', 'branch': 'branches', 'scratch': 'from-epoch-0 runs'}[kind]
+    if m.empty: m, src = meas[(meas.kind == kind) & (meas.trunk == trunk)], f'as {plural} from {trunk}'
+    if m.empty:                                                        # another method's runs: a rough guess, said so
+        m = meas[meas.kind == kind]
+        src = f"as {plural} of {', '.join(sorted(set(m.trunk)))} (no {trunk} run measured: rough, e.g. SimMIM encodes 4x the tokens)"
     if m.empty: raise SystemExit(f"profile_cost: no local run of arm {arm!r} or of any {kind} to measure it by")
     sc = m.score_s.dropna()
     if sc.empty: sc = meas[meas.trunk == trunk].score_s.dropna()

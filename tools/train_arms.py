@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 python tools/train_arms.py --profile cpu --arm mae --seeds 0 1 2
     OMP_NUM_THREADS=1 python tools/train_arms.py --profile cpu --experiment mto_table3 --arm mto-e --seeds 0
+    OMP_NUM_THREADS=1 python tools/train_arms.py --profile cpu --arm sg --seeds 1 2 --no-score   # train only
 
 Makes the same `evidence.score_arm` calls as `nbs/experiments/evidence_claims.ipynb`, with the profile's
 defaults (and, with `--experiment`, that experiment's own settings, e.g. its `epochs`), into the same
@@ -24,9 +25,10 @@ def main(argv=None):
     ap.add_argument('--arm', required=True)
     ap.add_argument('--experiment', default=None, help="take this experiment's settings over the defaults (epochs, seeds, ...)")
     ap.add_argument('--seeds', type=int, nargs='+', default=None)
+    ap.add_argument('--no-score', action='store_true', help='train (or resume) only; no kNN / probe (e.g. for evidence_analysis, which scores nothing)')
     a = ap.parse_args(argv)
     from mimpaper.core import ConfigError, default_device
-    from mimpaper.evidence import score_arm
+    from mimpaper.evidence import run_arm, score_arm
     from mimpaper.runs import build_data, experiment_config
     prof = yaml.safe_load((ROOT / 'nbs/experiments/profiles' / f'{a.profile}.yaml').read_text())
     d = prof['defaults']
@@ -37,6 +39,9 @@ def main(argv=None):
     data = build_data(experiment_config(**std), default_device(std['device']))
     for s in a.seeds if a.seeds is not None else d['seeds']:
         t = time.time()
+        if a.no_score:
+            run_arm(a.arm, std, s, d['branch_epoch'], ROOT / 'runs' / a.profile / 'pretrain', data=data, monitor_bank=d.get('monitor_bank'))
+            print(f"{a.arm} seed {s}: trained ({time.time() - t:.0f} s)", flush=True); continue
         ev = score_arm(a.arm, std, s, d['branch_epoch'], ROOT / 'runs' / a.profile / 'pretrain', data, d.get('monitor_bank'),
                        protocol={'features': d.get('eval_features', 'fp32')})['eval']
         print(f"{a.arm} seed {s}: kNN {ev['knn_top1']:.2f}, probe {ev['probe_top1']:.2f} ({time.time() - t:.0f} s)", flush=True)
