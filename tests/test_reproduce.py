@@ -7,7 +7,8 @@ __all__ = ['PARAMS', 'NOTEBOOKS', 'PROFILE', 'make_repo', 'set_profile', 'by_nam
            'test_repo_profiles_load', 'test_run_resume_force_and_params', 'test_cli', 'test_reproduction_check',
            'test_ledger', 'test_cli_workers_reach_the_kernels_and_are_restored',
            'test_profile_amp_reaches_the_kernels_and_is_restored',
-           'test_profile_cost_estimates_a_fresh_run_from_the_local_runs']
+           'test_profile_cost_estimates_a_fresh_run_from_the_local_runs',
+           'test_profile_cost_says_when_an_arm_is_costed_by_another_trunk_method']
 
 # %% ../nbs/tests/test_reproduce.ipynb #95bafd58
 import json, sys, time
@@ -267,6 +268,7 @@ def test_profile_cost_estimates_a_fresh_run_from_the_local_runs(tmp_path):
     assert r.returncode == 0 and 'measured by 0 local runs and 6 committed ones' in lines[0], (r.stdout, r.stderr)
     assert {l.split()[0]: l.split() for l in lines[2:4]}['a'][2:5] == ['6', '600', '120'], lines   # trunks 100 s + 2 x 10 s, sbam as the mto branches
 
+# %% ../nbs/tests/test_reproduce.ipynb #b7c2e1f40a5d
 def test_profile_cost_says_when_an_arm_is_costed_by_another_trunk_method(tmp_path):
     "`tools/profile_cost.py`: a SimMIM run with no SimMIM run measured is costed as an MAE trunk, and the note says it is a rough guess."
     import json, shutil, subprocess, sys
