@@ -27,9 +27,9 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 # %% auto #0
 __all__ = ['VIT_SIZES', 'FUSED_SDPA_BACKENDS', 'SIMMIM_POS', 'MODELS', 'MODEL_PLUGINS', 'ENCODER_PREFIXES', 'REBUILT_BUFFERS',
            'sincos_1d', 'get_2d_sincos_pos_embed', 'attention_probs', 'run_blocks', 'explicit_attention',
-           'fused_sdpa_only', 'ViTEncoderBase', 'MAEOutput', 'default_mid_mask_depth', 'check_mid_mask', 'MAE',
-           'FixedMasker', 'RelPosBlock', 'SimMIM', 'known_method', 'create_model', 'read_state_dict', 'load_checkpoint',
-           'encoder_state_dict', 'to_timm']
+           'fused_sdpa_only', 'LinearPatchEmbed', 'ViTEncoderBase', 'MAEOutput', 'default_mid_mask_depth',
+           'check_mid_mask', 'MAE', 'FixedMasker', 'RelPosBlock', 'SimMIM', 'known_method', 'create_model',
+           'read_state_dict', 'load_checkpoint', 'encoder_state_dict', 'to_timm']
 
 # %% ../nbs/04_models.ipynb #0ab467d5
 def sincos_1d(embed_dim: int, pos: Tensor) -> Tensor:
@@ -113,6 +113,17 @@ def fused_sdpa_only():
     "Context manager: SDPA may use only fused kernels (flash / memory-efficient / cuDNN); a math fallback raises."
     return sdpa_kernel(FUSED_SDPA_BACKENDS)
 
+# %% ../nbs/04_models.ipynb #b5db05b2
+class LinearPatchEmbed(PatchEmbed):
+    "timm's `PatchEmbed` whose projection runs as one matmul over the flattened patches (its other forms: timm's path)."
+    def forward(self, x: Tensor) -> Tensor:
+        N, C, H, W = x.shape
+        if not self.flatten or self.dynamic_img_pad or self.img_size is None or (H, W) != tuple(self.img_size):
+            return super().forward(x)                                  # timm's path, and its size errors
+        (p, q), (h, w) = self.patch_size, self.grid_size
+        x = x.reshape(N, C, h, p, w, q).permute(0, 2, 4, 1, 3, 5).reshape(N, h * w, C * p * q)   # x: [N, L, C*p*q]
+        return self.norm(F.linear(x, self.proj.weight.flatten(1), self.proj.bias))             # [N, L, D]
+
 # %% ../nbs/04_models.ipynb #4287354f
 class ViTEncoderBase(nn.Module):
     "The encoder part shared by `MAE` and `SimMIM` (official key names: `patch_embed, cls_token, pos_embed, blocks, norm`)."
@@ -123,7 +134,7 @@ class ViTEncoderBase(nn.Module):
         self.img_size, self.patch_size, self.in_chans, self.mask_ratio = img_size, patch_size, in_chans, mask_ratio
         self.arch = dict(img_size=img_size, patch_size=patch_size, in_chans=in_chans, embed_dim=embed_dim, depth=depth,
                          num_heads=num_heads, mlp_ratio=mlp_ratio)
-        self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
+        self.patch_embed = LinearPatchEmbed(img_size, patch_size, in_chans, embed_dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         return self.patch_embed.num_patches
 

@@ -405,11 +405,13 @@ def collect_walltime(profile_dir: str | Path) -> pd.DataFrame | None:
     atomic_write(d / 'walltime.csv', rn.to_csv(index=False))
     train, nbs, n_up = rn.train_s.sum(), pd.to_numeric(ex.notebook_s, errors='coerce').sum(), int((rn.note != '').sum())
     lines = [f"# Wall time, profile `{d.name}`", '',
-             f"Training compute to regenerate the profile once: **{train:,.0f} s ({train / 3600:.2f} h)** over {len(rn)} runs "
-             f"(each run once, under the earliest experiment that recorded it"
+             f"Training compute to regenerate the profile once: **{train:,.0f} run-seconds ({train / 3600:.2f} h of one thread)** "
+             f"over {len(rn)} runs, scoring not counted (each run once, under the earliest experiment that recorded it"
              + (f"; an upper bound: {n_up} branch runs recorded before `own_train_s` count their trunk's epochs too" if n_up else '')
              + f"); the experiment notebooks themselves: {nbs:,.0f} s "
              "(near zero where every run was cached). Machines: " + ', '.join(sorted(ex.machine.dropna().astype(str).unique())) + '.', '',
+             "`reproduce --workers W` trains W runs at once, one thread each: the wall time of a fresh run is about this over W, "
+             "plus scoring" + ("; `COST.md` has the estimate (`tools/profile_cost.py --out`)." if (d / 'COST.md').exists() else '.'), '',
              _md_table(ex), '', '## Runs', '', _md_table(rn)]
     atomic_write(d / 'WALLTIME.md', '\n'.join(lines) + '\n')
     return ex

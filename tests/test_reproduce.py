@@ -8,7 +8,8 @@ __all__ = ['PARAMS', 'NOTEBOOKS', 'PROFILE', 'make_repo', 'set_profile', 'by_nam
            'test_ledger', 'test_cli_workers_reach_the_kernels_and_are_restored',
            'test_profile_amp_reaches_the_kernels_and_is_restored',
            'test_profile_cost_estimates_a_fresh_run_from_the_local_runs',
-           'test_profile_cost_says_when_an_arm_is_costed_by_another_trunk_method']
+           'test_profile_cost_says_when_an_arm_is_costed_by_another_trunk_method',
+           'test_profile_cost_writes_its_estimate_beside_the_results']
 
 # %% ../nbs/tests/test_reproduce.ipynb #95bafd58
 import json, sys, time
@@ -226,26 +227,35 @@ def test_profile_amp_reaches_the_kernels_and_is_restored(tmp_path, capsys):
     assert not (root / 'results/b').exists()
 
 
-# %% ../nbs/tests/test_reproduce.ipynb #da38a16d
-def test_profile_cost_estimates_a_fresh_run_from_the_local_runs(tmp_path):
-    "`tools/profile_cost.py`: every evidence run once, costed by local runs of the machine, else by its committed timing.csv rows (an arm not trained here: as its kind), scheduled per experiment and in one pool."
-    import json, shutil, subprocess, sys
+# %% ../nbs/tests/test_reproduce.ipynb #e073b5716d4c
+def _cost_repo(tmp_path, prof: str):
+    "A toy repository with profile 't' (`prof`) and the evidence notebook -> `(root, the profile_cost.py command for 'Test CPU')`."
+    import shutil, sys
     from pathlib import Path
     import mimpaper
     from mimpaper.reproduce import _toy_repo
     src = Path(mimpaper.__file__).resolve().parents[1]
-    prof = ("defaults: {epochs: 2, branch_epoch: 1, seeds: [0, 1, 2]}\n"
-            "experiments:\n  a: {notebook: evidence_claims, arms: [sbam]}\n  b: {notebook: evidence_claims, arms: [sbam, mto], claims: []}\n")
     root = _toy_repo(tmp_path, {}, {'t': prof})
     shutil.copy(src / 'nbs/experiments/evidence_claims.ipynb', root / 'nbs/experiments/')
-    def run(name, branch, walls, eval_s):                              # a finished one-thread run of 'Test CPU'
-        d = root / 'runs/t/pretrain' / name; d.mkdir(parents=True); (d / 'DONE').write_text('{}')
-        (d / 'runtime.json').write_text(json.dumps({'device_name': 'Test CPU', 'torch_threads': 1, 'start_epoch': 1 if branch else 0}))
-        (d / 'config.yaml').write_text(json.dumps({'train': {'init_mode': 'branch'} if branch else {}}))
-        (d / 'epochs.csv').write_text('epoch,wall_s\n' + ''.join(f'{i + 1},{w}\n' for i, w in enumerate(walls)))
-        (d / 'eval-0123456789ab.json').write_text(json.dumps({'eval_s': eval_s}))
-    run('mae-s0-aaaa', False, [50, 50], 10); run('sbam-s0-bbbb', True, [50, 50], 10)    # the branch's own epoch: 50 s
-    tool = [sys.executable, str(src / 'tools/profile_cost.py'), '--root', str(root), '--profile', 't', '--machine', 'Test CPU']
+    return root, [sys.executable, str(src / 'tools/profile_cost.py'), '--root', str(root), '--profile', 't', '--machine', 'Test CPU']
+
+def _cost_run(root, name: str, branch: bool, walls: list, eval_s: float):
+    "A finished one-thread run of 'Test CPU' in `runs/t/pretrain/name`: its epochs' wall seconds and one evaluation's."
+    import json
+    d = root / 'runs/t/pretrain' / name; d.mkdir(parents=True); (d / 'DONE').write_text('{}')
+    (d / 'runtime.json').write_text(json.dumps({'device_name': 'Test CPU', 'torch_threads': 1, 'start_epoch': 1 if branch else 0}))
+    (d / 'config.yaml').write_text(json.dumps({'train': {'init_mode': 'branch'} if branch else {}}))
+    (d / 'epochs.csv').write_text('epoch,wall_s\n' + ''.join(f'{i + 1},{w}\n' for i, w in enumerate(walls)))
+    (d / 'eval-0123456789ab.json').write_text(json.dumps({'eval_s': eval_s}))
+
+# %% ../nbs/tests/test_reproduce.ipynb #da38a16d
+def test_profile_cost_estimates_a_fresh_run_from_the_local_runs(tmp_path):
+    "`tools/profile_cost.py`: every evidence run once, costed by local runs of the machine, else by its committed timing.csv rows (an arm not trained here: as its kind), scheduled per experiment and in one pool."
+    import json, shutil, subprocess
+    prof = ("defaults: {epochs: 2, branch_epoch: 1, seeds: [0, 1, 2]}\n"
+            "experiments:\n  a: {notebook: evidence_claims, arms: [sbam]}\n  b: {notebook: evidence_claims, arms: [sbam, mto], claims: []}\n")
+    root, tool = _cost_repo(tmp_path, prof)
+    _cost_run(root, 'mae-s0-aaaa', False, [50, 50], 10); _cost_run(root, 'sbam-s0-bbbb', True, [50, 50], 10)   # the branch's own epoch: 50 s
     r = subprocess.run(tool, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -271,22 +281,29 @@ def test_profile_cost_estimates_a_fresh_run_from_the_local_runs(tmp_path):
 # %% ../nbs/tests/test_reproduce.ipynb #b7c2e1f40a5d
 def test_profile_cost_says_when_an_arm_is_costed_by_another_trunk_method(tmp_path):
     "`tools/profile_cost.py`: a SimMIM run with no SimMIM run measured is costed as an MAE trunk, and the note says it is a rough guess."
-    import json, shutil, subprocess, sys
-    from pathlib import Path
-    import mimpaper
-    from mimpaper.reproduce import _toy_repo
-    src = Path(mimpaper.__file__).resolve().parents[1]
+    import subprocess
     prof = ("defaults: {epochs: 2, branch_epoch: 1, seeds: [0]}\n"
             "experiments:\n  s: {notebook: evidence_claims, arms: [simmim], with_mae: false, claims: []}\n")
-    root = _toy_repo(tmp_path, {}, {'t': prof})
-    shutil.copy(src / 'nbs/experiments/evidence_claims.ipynb', root / 'nbs/experiments/')
-    d = root / 'runs/t/pretrain/mae-s0-aaaa'; d.mkdir(parents=True); (d / 'DONE').write_text('{}')
-    (d / 'runtime.json').write_text(json.dumps({'device_name': 'Test CPU', 'torch_threads': 1, 'start_epoch': 0}))
-    (d / 'config.yaml').write_text(json.dumps({'train': {}}))
-    (d / 'epochs.csv').write_text('epoch,wall_s\n1,50\n2,50\n')
-    (d / 'eval-0123456789ab.json').write_text(json.dumps({'eval_s': 10}))
-    r = subprocess.run([sys.executable, str(src / 'tools/profile_cost.py'), '--root', str(root), '--profile', 't', '--machine', 'Test CPU'],
-                       capture_output=True, text=True)
+    root, tool = _cost_repo(tmp_path, prof)
+    _cost_run(root, 'mae-s0-aaaa', False, [50, 50], 10)
+    r = subprocess.run(tool, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     row = next(l for l in r.stdout.splitlines() if l.split()[:1] == ['s'])
     assert row.split()[2:5] == ['1', '100', '20'] and 'simmim as trunks of mae (no simmim run measured: rough' in row, r.stdout
+
+# %% ../nbs/tests/test_reproduce.ipynb #ebf280fdd59e
+def test_profile_cost_writes_its_estimate_beside_the_results(tmp_path):
+    "`tools/profile_cost.py --out DIR`: COST.md (machine, command, per-experiment rows, totals) and cost.csv, what it printed."
+    import subprocess
+    import pandas as pd
+    prof = "defaults: {epochs: 2, branch_epoch: 1, seeds: [0]}\nexperiments:\n  a: {notebook: evidence_claims, arms: [sbam]}\n"
+    root, tool = _cost_repo(tmp_path, prof)
+    _cost_run(root, 'mae-s0-aaaa', False, [50, 50], 10); _cost_run(root, 'sbam-s0-bbbb', True, [50, 50], 10)
+    out = root / 'results/t'
+    r = subprocess.run(tool + ['--out', str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    md, csv = (out / 'COST.md').read_text(), pd.read_csv(out / 'cost.csv')
+    assert csv.experiment.tolist() == ['a'] and csv.wall_s.tolist() == [180] and csv.new_runs.tolist() == [2], csv
+    assert 'Test CPU' in md and 'profile_cost.py --profile t --workers 2' in md and '| a |' in md, md
+    assert 'one pool in plan order ahead of the notebooks (reproduce --workers 2): 180 s' in md and md.count('estimate') >= 1, md
+    assert 'wrote' in r.stdout and 'COST.md' in r.stdout

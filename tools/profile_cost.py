@@ -3,6 +3,7 @@
     python tools/profile_cost.py --profile cpu                 # the profile as it stands
     python tools/profile_cost.py --profile cpu --final         # every experiment pinned to the earlier recipe moved to the default
     python tools/profile_cost.py --profile cpu --drop evidence_analysis --workers 2
+    python tools/profile_cost.py --profile cpu --out results/cpu   # also writes COST.md and cost.csv there
 
 Every `evidence_claims` experiment is expanded into the runs it trains, exactly as `reproduce --workers W` would: the
 `(arm, seed)` jobs of `evidence.side_by_side_jobs`, each run once in the profile (the first experiment in run order that
@@ -115,6 +116,26 @@ def schedule(jobs: list[dict], workers: int) -> float:
     return max(free) if jobs else 0.
 
 
+def write_cost(out: Path, df: pd.DataFrame, head: str, totals: list[str], a) -> Path:
+    "COST.md (what was printed, as markdown, with the command and date) and cost.csv in `out`."
+    import datetime
+    from mimpaper.core import atomic_write
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = f"python tools/profile_cost.py --profile {a.profile} --workers {a.workers}" + (' --final' if a.final else '') + \
+          (f" --drop {' '.join(a.drop)}" if a.drop else '')
+    cols = list(df.columns)
+    table = ['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] + \
+            ['| ' + ' | '.join('' if pd.isna(v) else str(v) for v in r) + ' |' for r in df.itertuples(index=False)]
+    md = [f"# Cost of a fresh run of profile `{a.profile}` (an estimate)", '',
+          f"`{cmd}` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC: {head}.", '',
+          "An estimate from per-run times (each run's own training at one thread beside another, plus its scoring), "
+          "not a measurement of one uninterrupted run; `train_s`/`score_s` are run-seconds, `wall_s` the experiment's "
+          "runs scheduled on the workers.", '', *table, '', *[f"- {t}" for t in totals], '']
+    atomic_write(out / 'COST.md', '\n'.join(md))
+    atomic_write(out / 'cost.csv', df.to_csv(index=False))
+    return out / 'COST.md'
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--profile', default='cpu')
@@ -123,6 +144,7 @@ def main(argv=None):
     ap.add_argument('--drop', nargs='*', default=[], help='leave these experiments out')
     ap.add_argument('--machine', default=None, help="measure by runs of this CPU model name (default: this machine's)")
     ap.add_argument('--root', default=str(ROOT), help='repository root (default: this checkout)')
+    ap.add_argument('--out', default=None, help='also write COST.md and cost.csv to this folder (e.g. results/cpu)')
     a = ap.parse_args(argv)
     root = Path(a.root)
     from mimpaper.evidence import _job_key, arm_trunk, experiment_jobs, is_trunk_arm
@@ -173,18 +195,19 @@ def main(argv=None):
     df = pd.DataFrame(rows)
     df['over_60_min'] = df.wall_s > 3600
     pd.set_option('display.width', 220); pd.set_option('display.max_colwidth', 90)
-    print(f"profile {a.profile!r} on {machine}, {a.workers} one-thread workers"
-          + (", every pinned experiment at the default blr" if a.final else '') + (f", without {', '.join(a.drop)}" if a.drop else '')
-          + f"; measured by {n_local} local runs and {len(meas) - n_local} committed ones (timing.csv)")
-    print(df.to_string(index=False))
+    head = (f"profile {a.profile!r} on {machine}, {a.workers} one-thread workers"
+            + (", every pinned experiment at the default blr" if a.final else '') + (f", without {', '.join(a.drop)}" if a.drop else '')
+            + f"; measured by {n_local} local runs and {len(meas) - n_local} committed ones (timing.csv)")
     tot, nbs = df.wall_s.sum(), df.wall_s[df.new_runs == 0].sum()
     keys = {j['key'] for j in all_jobs}
     ahead = schedule([{**j, 'needs': j['needs'] if j['needs'] in keys else None} for j in all_jobs], a.workers) + nbs
-    print(f"total: {int(df.new_runs.sum())} runs, training {df.train_s.sum():,.0f} run-s, scoring {df.score_s.sum():,.0f} run-s; "
-          f"experiments over 60 min: {', '.join(df.experiment[df.over_60_min]) or 'none'}")
-    print(f"wall, each experiment's runs in its own pool (reproduce --workers {a.workers} before the shared pool): {tot:,.0f} s = {tot / 3600:.1f} h")
-    print(f"wall, one pool in plan order ahead of the notebooks (reproduce --workers {a.workers}): {ahead:,.0f} s = {ahead / 3600:.1f} h "
-          f"(the notebooks that train nothing: {nbs:,.0f} s, counted once)")
+    totals = [f"total: {int(df.new_runs.sum())} runs, training {df.train_s.sum():,.0f} run-s, scoring {df.score_s.sum():,.0f} run-s; "
+              f"experiments over 60 min: {', '.join(df.experiment[df.over_60_min]) or 'none'}",
+              f"wall, each experiment's runs in its own pool (reproduce --workers {a.workers} before the shared pool): {tot:,.0f} s = {tot / 3600:.1f} h",
+              f"wall, one pool in plan order ahead of the notebooks (reproduce --workers {a.workers}): {ahead:,.0f} s = {ahead / 3600:.1f} h "
+              f"(the notebooks that train nothing: {nbs:,.0f} s, counted once)"]
+    print(head); print(df.to_string(index=False)); print('\n'.join(totals))
+    if a.out: print(f"wrote {write_cost(Path(a.out), df, head, totals, a)}")
     return 0
 
 
