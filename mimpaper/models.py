@@ -115,11 +115,12 @@ def fused_sdpa_only():
 
 # %% ../nbs/04_models.ipynb #b5db05b2
 class LinearPatchEmbed(PatchEmbed):
-    "timm's `PatchEmbed` whose projection runs as one matmul over the flattened patches (its other forms: timm's path)."
+    "timm's `PatchEmbed`; under autocast its projection runs as one matmul over the flattened patches (else: timm's conv)."
     def forward(self, x: Tensor) -> Tensor:
         N, C, H, W = x.shape
-        if not self.flatten or self.dynamic_img_pad or self.img_size is None or (H, W) != tuple(self.img_size):
-            return super().forward(x)                                  # timm's path, and its size errors
+        if (not torch.is_autocast_enabled(x.device.type) or not self.flatten or self.dynamic_img_pad or self.img_size is None
+                or (H, W) != tuple(self.img_size)):
+            return super().forward(x)                                  # timm's conv, and its size errors
         (p, q), (h, w) = self.patch_size, self.grid_size
         x = x.reshape(N, C, h, p, w, q).permute(0, 2, 4, 1, 3, 5).reshape(N, h * w, C * p * q)   # x: [N, L, C*p*q]
         return self.norm(F.linear(x, self.proj.weight.flatten(1), self.proj.bias))             # [N, L, D]
