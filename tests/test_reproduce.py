@@ -9,7 +9,8 @@ __all__ = ['PARAMS', 'NOTEBOOKS', 'PROFILE', 'make_repo', 'set_profile', 'by_nam
            'test_profile_amp_reaches_the_kernels_and_is_restored',
            'test_profile_cost_estimates_a_fresh_run_from_the_local_runs',
            'test_profile_cost_says_when_an_arm_is_costed_by_another_trunk_method',
-           'test_profile_cost_writes_its_estimate_beside_the_results']
+           'test_profile_cost_writes_its_estimate_beside_the_results',
+           'test_profile_cost_knows_an_arm_that_reads_the_profile_dataset']
 
 # %% ../nbs/tests/test_reproduce.ipynb #95bafd58
 import json, sys, time
@@ -307,3 +308,15 @@ def test_profile_cost_writes_its_estimate_beside_the_results(tmp_path):
     assert 'Test CPU' in md and 'profile_cost.py --profile t --workers 2' in md and '| a |' in md, md
     assert 'one pool in plan order ahead of the notebooks (reproduce --workers 2): 180 s' in md and md.count('estimate') >= 1, md
     assert 'wrote' in r.stdout and 'COST.md' in r.stdout
+
+# %% ../nbs/tests/test_reproduce.ipynb #49eb995463d6
+def test_profile_cost_knows_an_arm_that_reads_the_profile_dataset():
+    "`tools/profile_cost.py`: an arm whose overrides read the dataset (RMAE's population-normalized target) is a branch from MAE, not an unknown arm."
+    import importlib.util
+    from pathlib import Path
+    import mimpaper
+    src = Path(mimpaper.__file__).resolve().parents[1] / 'tools/profile_cost.py'
+    spec = importlib.util.spec_from_file_location('profile_cost', src); pc = importlib.util.module_from_spec(spec); spec.loader.exec_module(pc)
+    std = {'dataset': 'synthetic', 'img_size': 32, 'patch_size': 4, 'n_train': 64, 'n_test': 32}
+    assert pc.trunk_and_kind('rmae-gpatch', std) == ('mae', 'branch') and pc.trunk_and_kind('dropedge') == ('mae', 'branch')
+    assert pc.trunk_and_kind('rmae-gpatch') is None and pc.trunk_and_kind('no-such-arm', std) is None   # without the dataset: unknown

@@ -34,15 +34,16 @@ def cpu_name() -> str:
     return next((l.split(':', 1)[1].strip() for l in out.splitlines() if l.startswith('Model name')), platform.processor())
 
 
-def trunk_and_kind(arm: str) -> tuple[str, str] | None:
-    "(the trunk method, 'trunk' | 'scratch' | 'branch') of a registered evidence arm; None for an arm no longer registered."
+def trunk_and_kind(arm: str, std: dict | None = None) -> tuple[str, str] | None:
+    """(the trunk method, 'trunk' | 'scratch' | 'branch') of a registered evidence arm; None for an arm no longer registered.
+    `std`: the profile's defaults (an arm such as `rmae-gpatch` reads its dataset from them)."""
     from mimpaper.evidence import arm_trunk
-    try: trunk, o = arm_trunk(arm, {'branch_epoch': 1, 'seed': 0, 'mask_ratio': 0.75})
+    try: trunk, o = arm_trunk(arm, {'mask_ratio': 0.75, **(std or {}), 'branch_epoch': 1, 'seed': 0})
     except Exception: return None
     return trunk, 'trunk' if not o else 'scratch' if o.get('scratch') else 'branch'
 
 
-def measured_runs(runs_dir: Path, machine: str) -> pd.DataFrame:
+def measured_runs(runs_dir: Path, machine: str, std: dict | None = None) -> pd.DataFrame:
     "One row per finished local run trained on `machine` at one thread: arm, own training seconds, scoring seconds."
     rows = []
     if not runs_dir.is_dir(): return pd.DataFrame(rows)
@@ -57,14 +58,14 @@ def measured_runs(runs_dir: Path, machine: str) -> pd.DataFrame:
         own = ep[ep.epoch > start].wall_s.sum()
         ev = [json.loads(f.read_text()) for f in d.glob('eval-*.json') if not f.name.startswith('eval-init-')]
         ev = [e['eval_s'] for e in ev if e.get('features', 'fp32') == 'fp32' and e.get('eval_s')]
-        tk = trunk_and_kind(arm)
+        tk = trunk_and_kind(arm, std)
         if tk is None: continue                                        # an arm no longer registered
         trunk, kind = tk
         rows.append({'arm': arm, 'trunk': trunk, 'kind': kind, 'train_s': float(own), 'score_s': min(ev) if ev else None})
     return pd.DataFrame(rows)
 
 
-def committed_runs(results_dir: Path, machine: str, skip_arms=()) -> pd.DataFrame:
+def committed_runs(results_dir: Path, machine: str, skip_arms=(), std: dict | None = None) -> pd.DataFrame:
     """Rows as `measured_runs` from the committed `timing.csv` of each experiment (those that record `cpu`, `threads` and
     `score_s`): the runs trained on `machine` at one thread, each (arm, seed, run settings) once, arms in `skip_arms` left out
     (measured locally). A fresh checkout has these without any local run."""
@@ -78,7 +79,7 @@ def committed_runs(results_dir: Path, machine: str, skip_arms=()) -> pd.DataFram
         for r in df[(df.cpu == machine) & (df.threads == 1)].to_dict('records'):
             if r['arm'] in skip_arms or (r['arm'], r['seed'], hp) in seen: continue
             seen.add((r['arm'], r['seed'], hp))
-            tk = trunk_and_kind(r['arm'])
+            tk = trunk_and_kind(r['arm'], std)
             if tk is None: continue
             trunk, kind = tk
             sc = float(r['score_s']) / (2 if kind == 'trunk' else 1)       # a trunk's row holds its random init's scoring too
@@ -151,9 +152,9 @@ def main(argv=None):
     from mimpaper.reproduce import load_profile, notebook_parameters
     prof = load_profile(a.profile, root)
     machine = a.machine or cpu_name()
-    meas = measured_runs(root / 'runs' / a.profile / 'pretrain', machine)
+    meas = measured_runs(root / 'runs' / a.profile / 'pretrain', machine, prof.defaults)
     n_local = len(meas)
-    comm = committed_runs(root / 'results' / a.profile, machine, set(meas.arm) if n_local else ())
+    comm = committed_runs(root / 'results' / a.profile, machine, set(meas.arm) if n_local else (), prof.defaults)
     parts = [m for m in (meas, comm) if not m.empty]
     if parts: meas = pd.concat(parts, ignore_index=True)
     if meas.empty: raise SystemExit(f"profile_cost: no finished one-thread run of {machine!r} in runs/{a.profile}/pretrain "
