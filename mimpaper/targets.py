@@ -22,10 +22,11 @@ TARGET_MODES = ('none', 'patch', 'raw+patch', 'global_rgb', 'global_patch', 'glo
 def per_patch_norm(x: Tensor, eps: float = 1e-6) -> Tensor:
     "MAE's per-patch target normalization (unbiased variance over the last dim, as the official code)."
     mu_i = x.mean(dim=-1, keepdim=True)                               # x: [N, L, D] -> mu_i: [N, L, 1]
+    d_i = x - mu_i
     if torch.is_autocast_enabled(x.device.type):                      # the bf16 fast path: the same unbiased variance, two-pass
-        var_i = (x - mu_i).square().sum(dim=-1, keepdim=True) / (x.shape[-1] - 1)   # (~8x faster than `var` on CPU)
+        var_i = d_i.square().sum(dim=-1, keepdim=True) / (x.shape[-1] - 1)   # (~8x faster than `var` on CPU)
     else: var_i = x.var(dim=-1, keepdim=True)                         # fp32: torch's `var`, the official op, bit for bit
-    return (x - mu_i) / (var_i + eps) ** .5
+    return d_i / (var_i + eps) ** .5
 
 def _vec(v, D: int, like: Tensor, per_channel: bool) -> Tensor:
     "A statistic as a `[D]` vector on `like`'s device (a per-RGB-channel one repeated over `d % 3`)."
