@@ -121,17 +121,15 @@ def write_cost(out: Path, df: pd.DataFrame, head: str, totals: list[str], a) -> 
     "COST.md (what was printed, as markdown, with the command and date) and cost.csv in `out`."
     import datetime
     from mimpaper.core import atomic_write
+    from mimpaper.reproduce import _md_table
     out.mkdir(parents=True, exist_ok=True)
     cmd = f"python tools/profile_cost.py --profile {a.profile} --workers {a.workers}" + (' --final' if a.final else '') + \
           (f" --drop {' '.join(a.drop)}" if a.drop else '')
-    cols = list(df.columns)
-    table = ['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] + \
-            ['| ' + ' | '.join('' if pd.isna(v) else str(v) for v in r) + ' |' for r in df.itertuples(index=False)]
     md = [f"# Cost of a fresh run of profile `{a.profile}` (an estimate)", '',
           f"`{cmd}` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC: {head}.", '',
           "An estimate from per-run times (each run's own training at one thread beside another, plus its scoring), "
           "not a measurement of one uninterrupted run; `train_s`/`score_s` are run-seconds, `wall_s` the experiment's "
-          "runs scheduled on the workers.", '', *table, '', *[f"- {t}" for t in totals], '']
+          "runs scheduled on the workers.", '', _md_table(df), '', *[f"- {t}" for t in totals], '']
     atomic_write(out / 'COST.md', '\n'.join(md))
     atomic_write(out / 'cost.csv', df.to_csv(index=False))
     return out / 'COST.md'
