@@ -18,13 +18,13 @@ from .core import (ConfigError, DataError, Results, atomic_json, atomic_write, c
 from .data import extract_cifar10, folder_loader, make_data
 from .losses import build_loss_terms, combine, forward_needs
 from .maskers import get_masker
-from .models import MAE, SimMIM, explicit_attention
+from .models import MAE, SimMIM, bf16_residual, explicit_attention
 from .train import CPU_BF16_CANDIDATES, TrainConfig, attention_context, cpu_bf16_native, param_groups
 
 # %% auto #0
 __all__ = ['SDPA_OPS', 'BENCH_CONFIGS', 'SIZES', 'CUDA_ONLY', 'ADDON_CONFIGS', 'DEFAULT_BATCH', 'CPU_BATCH', 'MASK_RATIO',
-           'PRECISIONS', 'HF_PRECISIONS', 'HF_ATTN', 'ADDONS', 'COMPILED_KEEP_BUCKET', 'PROF_CATEGORIES', 'PROF_RULES',
-           'MD_COLUMNS', 'block_flops', 'mae_flops', 'simmim_flops', 'model_flops', 'PeakMemory', 'sync',
+           'PRECISIONS', 'BF16_STREAM', 'HF_PRECISIONS', 'HF_ATTN', 'ADDONS', 'COMPILED_KEEP_BUCKET', 'PROF_CATEGORIES',
+           'PROF_RULES', 'MD_COLUMNS', 'block_flops', 'mae_flops', 'simmim_flops', 'model_flops', 'PeakMemory', 'sync',
            'matmul_peak_tflops', 'sdpa_backends', 'NotAvailable', 'build_addon', 'batch_stream', 'make_step',
            'time_steps', 'make_adamw', 'op_category', 'profile_step', 'hf_vitmae', 'resolve_precision', 'bf16_native',
            'bench_row', 'plan_rows', 'precision_rows', 'add_comparisons', 'paired_ratios', 'targets', 'markdown_table',
@@ -147,7 +147,9 @@ DEFAULT_BATCH = {('cuda', 'vit-b16-224'): 256, ('cuda', 'cifar-micro'): 1024, ('
 CPU_BATCH = 32
 MASK_RATIO = {'mae': 0.75, 'hf-vitmae': 0.75, 'hf-vitmae-attn-eager': 0.75, 'simmim': 0.6}
 PRECISIONS = {                   # label: (bf16 autocast, our attention path; see `train.attention_context`)
-    'fp32': (False, 'sdpa'), 'bf16': (True, 'sdpa'), 'bf16-sdpa32': (True, 'sdpa-fp32'), 'bf16-explicit': (True, 'explicit')}
+    'fp32': (False, 'sdpa'), 'bf16': (True, 'sdpa'), 'bf16-sdpa32': (True, 'sdpa-fp32'), 'bf16-explicit': (True, 'explicit'),
+    'bf16-stream': (True, 'explicit')}
+BF16_STREAM = ('bf16-stream',)   # labels that also run the residual stream in bf16 (`train.residual='bf16'`; never what `auto` picks)
 HF_PRECISIONS = ('fp32', 'bf16')             # Hugging Face rows: autocast or not (its attention: `attn_implementation`)
 HF_ATTN = {'hf-vitmae': 'sdpa', 'hf-vitmae-attn-eager': 'eager'}
 
@@ -204,8 +206,9 @@ def _hooks(objs, name):
     return [getattr(o, name) for o in objs if o is not None and callable(getattr(o, name, None))]
 
 def make_step(model: nn.Module, fwd: nn.Module, opt: torch.optim.Optimizer, terms: list | None, device: torch.device,
-              amp: bool, mask_ratio: float | None, hf: bool = False, attention: str = 'sdpa') -> tuple[Callable[[dict], Tensor], SimpleNamespace]:
-    "One training step `step(batch) -> loss` (what `Trainer.fit` does per micro-step, accum 1; `attention`: our attention path) and its trainer-like state."
+              amp: bool, mask_ratio: float | None, hf: bool = False, attention: str = 'sdpa',
+              residual: str = 'fp32') -> tuple[Callable[[dict], Tensor], SimpleNamespace]:
+    "One training step `step(batch) -> loss` (what `Trainer.fit` does per micro-step, accum 1; `attention`: our attention path, `residual`: `train.residual`) and its trainer-like state."
     state = SimpleNamespace(model=model, step=0, epoch=0, last_out=None, last_batch=None, device=device, rank=0, world=1)
     if hf:
         def step(batch):
@@ -217,7 +220,8 @@ def make_step(model: nn.Module, fwd: nn.Module, opt: torch.optim.Optimizer, term
     need_f, need_a = forward_needs(terms)
     end_hooks = _hooks([getattr(model, 'masker', None), *terms], 'on_step_end')
     def step(batch):
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp), attention_context(attention, model):
+        with (torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp), attention_context(attention, model),
+              bf16_residual(model) if amp and residual == 'bf16' else contextlib.nullcontext()):
             out = fwd(batch['img'], mask_ratio=mask_ratio, batch=batch, return_features=need_f, return_attn=need_a)
             total, parts = combine(terms, out, batch)
         total.backward(); opt.step(); opt.zero_grad(set_to_none=True)
@@ -385,6 +389,7 @@ def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: st
     row = _row_base(config, name, impl, addon or '', mode, device, batch, precision)
     hf = impl in HF_ATTN
     if hf and row['precision'] not in HF_PRECISIONS: return {**row, 'status': 'skipped', 'note': f"{row['precision']} is our attention path only"}
+    if mode == 'compiled' and row['precision'] in BF16_STREAM: return {**row, 'status': 'skipped', 'note': 'train.residual=bf16 runs eager only'}
     if not row['native']: row['note'] = 'bf16 NOT NATIVE here (no amx_bf16/avx512_bf16: emulated)'
     cfg = BENCH_CONFIGS[config]
     if config in CUDA_ONLY and device.type != 'cuda': return {**row, 'status': 'skipped', 'note': 'CUDA only (too slow on CPU)'}
@@ -400,7 +405,8 @@ def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: st
             if mode == 'compiled':
                 torch._dynamo.reset(); fwd = torch.compile(model, dynamic=False if getattr(model, 'keep_bucket', 1) > 1 else None)
             amp, attention = PRECISIONS[row['precision']]
-            step, state = make_step(model, fwd, opt, terms, device, amp, None if hf else mask_ratio, hf=hf, attention=attention)
+            step, state = make_step(model, fwd, opt, terms, device, amp, None if hf else mask_ratio, hf=hf, attention=attention,
+                                    residual='bf16' if row['precision'] in BF16_STREAM else 'fp32')
             state.data, state.loss_terms, state.callbacks = data, terms, []
             state.cfg = TrainConfig(epochs=2, batch_size=batch, mask_ratio=mask_ratio); state.epochs = state.cfg.epochs
             t = time.perf_counter()
@@ -514,7 +520,8 @@ def targets(df, bf16_native: bool = True) -> list[dict]:
     mem = [m for m in mem if math.isfinite(m)]
     add('add-on peak memory <= +10% (worst)', max(mem) - 1 if mem else float('nan'), lambda v: v <= .1, f'{B} compiled')
     add('GPU-resident input <= 1% of a step', _get(df, B, 'mae', 'compiled', 'input_pct'), lambda v: v <= 1, f'{B} compiled')
-    cpu = df[df['device'] == 'cpu']
+    cpu_all = df[df['device'] == 'cpu']
+    cpu = cpu_all[~cpu_all['precision'].isin(BF16_STREAM)] if 'precision' in cpu_all else cpu_all   # what train.amp can pick
     for config, lim in [('cifar-micro', 1.5), ('cifar-tiny', 1.8)]:            # bf16 (its fastest attention path) vs fp32
         f32, (b16, lab) = _best(cpu, config, 'mae', fp32=True), _best(cpu, config, 'mae', fp32=False)
         add(f'CPU {config} MAE bf16 step >= {lim}x fp32', f32[0] / b16, lambda v, l=lim: v >= l, f'{config} eager (CPU), {lab} vs fp32'
@@ -528,7 +535,7 @@ def targets(df, bf16_native: bool = True) -> list[dict]:
         add(f'CPU {config} train.amp=auto step no slower than fp32 (>= 0.97x)', f32 / auto, lambda v: v >= .97,
             f'{config} eager (CPU), auto = {lab}; the fastest MAE row: {_best(cpu, config, "mae")[1]}')
     for config in ('cifar-micro', 'cifar-tiny'):                               # our best setting vs Hugging Face's best, any mode
-        (ours, lo), (hf, lh) = _best(cpu, config, 'mae', modes=None), _best(cpu, config, tuple(HF_ATTN), modes=None)
+        (ours, lo), (hf, lh) = _best(cpu_all, config, 'mae', modes=None), _best(cpu_all, config, tuple(HF_ATTN), modes=None)
         add(f'CPU {config} best MAE step >= 1.2x best HF', hf / ours, lambda v: v >= 1.2, f'{config} (CPU), ours {lo} vs HF {lh}')
     return out
 
@@ -662,7 +669,7 @@ def bench_markdown(df, info: dict) -> str:
              f"- CPU run on {info.get('cpu', '?')} (flags: {', '.join(info.get('cpu_flags', [])) or 'none of note'}; bf16 matmul "
              f"{'native' if info.get('cpu_bf16_native') else 'NOT native: bf16 rows are emulated, marked in their note'}). `prec`: "
              "fp32, or bf16 autocast with our attention as fused SDPA (`bf16`), SDPA in fp32 (`bf16-sdpa32`) or timm's explicit "
-             "path (`bf16-explicit`); Hugging Face rows: `attn` is its `attn_implementation`. `time vs fp32`: step over plain MAE's "
+             "path (`bf16-explicit`), that path with a bf16 residual stream (`bf16-stream`: `train.residual='bf16'`, opt-in, never picked by `auto`); Hugging Face rows: `attn` is its `attn_implementation`. `time vs fp32`: step over plain MAE's "
              "in fp32. No bf16 peak, so MFU is not measured; ViT-B/16 rows are CUDA only; compiled rows run on CPU when asked for (`--modes eager,compiled`; compile time is not in the step time). Timings were taken on shared cores under contention from other processes: read them as "
              "ratios between rows of this run at best.",
              "- `time vs MAE`: median step time over plain MAE's (same config and mode); with several rounds, the median over "

@@ -27,9 +27,9 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 # %% auto #0
 __all__ = ['VIT_SIZES', 'FUSED_SDPA_BACKENDS', 'SIMMIM_POS', 'MODELS', 'MODEL_PLUGINS', 'ENCODER_PREFIXES', 'REBUILT_BUFFERS',
            'sincos_1d', 'get_2d_sincos_pos_embed', 'attention_probs', 'run_blocks', 'explicit_attention',
-           'fused_sdpa_only', 'LinearPatchEmbed', 'ViTEncoderBase', 'MAEOutput', 'default_mid_mask_depth',
-           'check_mid_mask', 'MAE', 'FixedMasker', 'RelPosBlock', 'SimMIM', 'known_method', 'create_model',
-           'read_state_dict', 'load_checkpoint', 'encoder_state_dict', 'to_timm']
+           'fused_sdpa_only', 'bf16_residual', 'LinearPatchEmbed', 'ViTEncoderBase', 'MAEOutput',
+           'default_mid_mask_depth', 'check_mid_mask', 'MAE', 'FixedMasker', 'RelPosBlock', 'SimMIM', 'known_method',
+           'create_model', 'read_state_dict', 'load_checkpoint', 'encoder_state_dict', 'to_timm']
 
 # %% ../nbs/04_models.ipynb #0ab467d5
 def sincos_1d(embed_dim: int, pos: Tensor) -> Tensor:
@@ -112,6 +112,21 @@ FUSED_SDPA_BACKENDS = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTIO
 def fused_sdpa_only():
     "Context manager: SDPA may use only fused kernels (flash / memory-efficient / cuDNN); a math fallback raises."
     return sdpa_kernel(FUSED_SDPA_BACKENDS)
+
+# %% ../nbs/04_models.ipynb #7d3f44f7
+def _bf16_input(m: nn.Module, args: tuple, kwargs: dict):
+    x = args[0]
+    if x.dtype == torch.float32 and torch.is_autocast_enabled(x.device.type) and torch.get_autocast_dtype(x.device.type) == torch.bfloat16:
+        return (x.to(torch.bfloat16), *args[1:]), kwargs
+
+@contextmanager
+def bf16_residual(module: nn.Module):
+    "Under bf16 autocast, every transformer block inside `module` (timm ViT and BEiT blocks) takes its input in bf16."
+    blocks = [m for m in module.modules() if all(hasattr(m, a) for a in ('norm1', 'attn', 'mlp'))]
+    hooks = [b.register_forward_pre_hook(_bf16_input, with_kwargs=True) for b in blocks]
+    try: yield module
+    finally:
+        for h in hooks: h.remove()
 
 # %% ../nbs/04_models.ipynb #b5db05b2
 class LinearPatchEmbed(PatchEmbed):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, ast, contextlib, datetime, difflib, json, os, re, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 import yaml
@@ -79,7 +79,7 @@ def _check_type(val, default_src: str, where: str) -> None:
 
 # %% ../nbs/09_reproduce.ipynb #1279f339
 PROFILE_KEYS = ('description', 'requires', 'amp', 'defaults', 'experiments')
-EXPERIMENT_KEYS = ('notebook', 'depends_on', 'timeout_s')
+EXPERIMENT_KEYS = ('notebook', 'depends_on', 'timeout_s', 'optional')
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 
 @dataclass
@@ -90,6 +90,7 @@ class Experiment:
     params: dict = field(default_factory=dict)
     depends_on: list[str] = field(default_factory=list)
     timeout_s: float | None = None
+    optional: bool = False               # run only when named (`--only`): a check beside the profile's purpose, not part of it
 
 @dataclass
 class Profile:
@@ -105,8 +106,8 @@ class Profile:
     amp: bool | str | None = None       # `train.amp='auto'` becomes this in every run of the profile (MIMPAPER_AMP); None: auto
 
     def plan(self, only: list[str] | None = None) -> list[str]:
-        "Experiments to run, in order: all, or those in `only` plus what they depend on."
-        if not only: return list(self.order)
+        "Experiments to run, in order: all but the optional ones, or those in `only` plus what they depend on."
+        if not only: return [n for n in self.order if not self.experiments[n].optional]
         want: set[str] = set()
         def add(n):
             if n in want: return
@@ -161,6 +162,8 @@ def _load_experiment(pname: str, name, spec, defaults: dict, xdir: Path, known_n
     deps = spec.pop('depends_on', None) or []
     deps = [deps] if isinstance(deps, str) else list(deps)
     timeout = spec.pop('timeout_s', None)
+    optional = spec.pop('optional', False)
+    if not isinstance(optional, bool): raise ConfigError(f"{where}: optional must be true or false, got {optional!r}")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise ConfigError(f"{where}: timeout_s must be a positive number of seconds, got {timeout!r}")
     for k, v in spec.items():
@@ -175,7 +178,7 @@ def _load_experiment(pname: str, name, spec, defaults: dict, xdir: Path, known_n
             _check_type(v, declared[k], f"profile '{pname}', defaults (for experiment '{name}'): parameter '{k}'")
             params[k] = v
     params.update(spec)
-    return Experiment(str(name), nb_path, params, [str(d) for d in deps], timeout), declared
+    return Experiment(str(name), nb_path, params, [str(d) for d in deps], timeout, optional), declared
 
 # %% ../nbs/09_reproduce.ipynb #ab7c5d41
 def load_profile(name_or_path: str | Path | Profile, root: str | Path | None = None) -> Profile:
@@ -207,6 +210,8 @@ def load_profile(name_or_path: str | Path | Profile, root: str | Path | None = N
         for d in e.depends_on:
             if d not in exps:
                 raise ConfigError(f"profile '{pname}', experiment '{e.name}': depends_on unknown experiment '{d}'{_suggest(d, exps)}")
+            if exps[d].optional and not e.optional:
+                raise ConfigError(f"profile '{pname}', experiment '{e.name}': depends_on the optional experiment '{d}', which a plain run skips")
     if exps:
         for k in defaults:
             if k not in declared_any:
@@ -338,7 +343,8 @@ def plan_table(profile: str | Path | Profile = 'smoke', root: str | Path | None 
     "The profile's experiments in run order with notebook, dependencies and current state (`--list`)."
     p = load_profile(profile, root)
     return pd.DataFrame([{'experiment': n, 'notebook': _rel(p.experiments[n].notebook, p.root),
-                          'depends_on': ', '.join(p.experiments[n].depends_on), 'state': experiment_state(p.root, p, n)}
+                          'depends_on': ', '.join(p.experiments[n].depends_on),
+                          'state': experiment_state(p.root, p, n) + (' (optional: --only)' if p.experiments[n].optional else '')}
                          for n in p.order], columns=['experiment', 'notebook', 'depends_on', 'state'])
 
 def _md_table(df: pd.DataFrame) -> str:
@@ -380,10 +386,12 @@ def _run_experiment(p: Profile, name: str, params: dict, deps: dict, log_output:
 RUN_SETTINGS = ('dataset', 'size', 'img_size', 'patch_size', 'embed_dim', 'depth', 'num_heads', 'decoder_embed_dim', 'decoder_depth',
                 'decoder_num_heads', 'n_train', 'n_val', 'epochs', 'batch_size', 'blr', 'warmup_epochs', 'mask_ratio', 'branch_epoch')
 
-def collect_walltime(profile_dir: str | Path) -> pd.DataFrame | None:
-    "Per-experiment wall time and machine, per-run training seconds: `walltime.csv` and `WALLTIME.md`; None without results."
+def collect_walltime(profile_dir: str | Path, optional: Iterable[str] = ()) -> pd.DataFrame | None:
+    "Per-experiment wall time and machine, per-run training seconds: `walltime.csv` and `WALLTIME.md`; None without results. `optional` experiments are named, not counted."
     d, exps, runs = Path(profile_dir), [], {}
     provs = [(f.parent, _read_json(f)) for f in sorted(d.glob('*/provenance.json'))]
+    skipped = sorted(e.name for e, _ in provs if e.name in set(optional))
+    provs = [(e, prov) for e, prov in provs if e.name not in skipped]
     for e, prov in sorted(provs, key=lambda x: str(x[1].get('date', ''))):          # earliest first
         t = pd.read_csv(e / 'timing.csv').to_dict('records') if (e / 'timing.csv').exists() else []
         new, hp = 0., params_hash({k: v for k, v in prov.get('params', {}).items() if k in RUN_SETTINGS})
@@ -411,7 +419,8 @@ def collect_walltime(profile_dir: str | Path) -> pd.DataFrame | None:
              + f"); the experiment notebooks themselves: {nbs:,.0f} s "
              "(near zero where every run was cached). Machines: " + ', '.join(sorted(ex.machine.dropna().astype(str).unique())) + '.', '',
              "`reproduce --workers W` trains W runs at once, one thread each: the wall time of a fresh run is about this over W, "
-             "plus scoring" + ("; `COST.md` has the estimate (`tools/profile_cost.py --out`)." if (d / 'COST.md').exists() else '.'), '',
+             "plus scoring" + ("; `COST.md` has the estimate (`tools/profile_cost.py --out`)." if (d / 'COST.md').exists() else '.')
+             + (f" Not counted: the optional {', '.join(skipped)} (run only when named)." if skipped else ''), '',
              _md_table(ex), '', '## Runs', '', _md_table(rn)]
     atomic_write(d / 'WALLTIME.md', '\n'.join(lines) + '\n')
     return ex
@@ -515,7 +524,7 @@ def reproduce(profile: str | Path | Profile = 'smoke', only: list[str] | None = 
                 + ', '.join(f"{counts.get(v, 0)} {v}" for v in ('supported', 'contradicted', 'inconclusive', 'not-tested')) + ')')
     except Exception as ex: log(f"warning: could not collect the claims: {type(ex).__name__}: {_first_line(ex)}")
     try:
-        if collect_walltime(root / 'results' / p.name) is not None: log(f"wall time: {_rel(root / 'results' / p.name / 'WALLTIME.md', root)}")
+        if collect_walltime(root / 'results' / p.name, [n for n, e in p.experiments.items() if e.optional]) is not None: log(f"wall time: {_rel(root / 'results' / p.name / 'WALLTIME.md', root)}")
     except Exception as ex: log(f"warning: could not collect the wall times: {type(ex).__name__}: {_first_line(ex)}")
     try: log(f"ledger: {_rel(render_ledger(root), root)}")
     except Exception as ex: log(f"warning: could not render the ledger: {type(ex).__name__}: {_first_line(ex)}")

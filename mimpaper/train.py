@@ -43,6 +43,7 @@ class TrainConfig:
     mask_ratio: float | None = None  # None: the model's default
     clip_grad: float | None = None
     amp: bool | str = 'auto'         # 'auto': bf16 on CUDA, on CPU only where native and measured faster; True: bf16 where native; False: fp32
+    residual: str = 'fp32'           # the residual stream's dtype under bf16 autocast: 'fp32' (autocast's) or 'bf16' (`models.bf16_residual`: faster on CPU, other numerics)
     compile: bool = False
     compile_dynamic: bool | None = None  # torch.compile(dynamic=): False = static shapes (ragged AMR: set the model's keep_bucket)
     aug: str = 'mae'
@@ -74,6 +75,9 @@ class TrainConfig:
         self.betas, self.keep_epochs = tuple(self.betas), tuple(int(e) for e in self.keep_epochs)
         if self.amp is not True and self.amp is not False and self.amp != 'auto':
             raise ConfigError(f"amp must be 'auto', true or false, got {self.amp!r}")
+        if self.residual not in ('fp32', 'bf16'): raise ConfigError(f"residual must be 'fp32' or 'bf16', got {self.residual!r}")
+        if self.residual == 'bf16' and self.compile:
+            raise ConfigError("residual='bf16' runs eager only (its per-step hooks would recompile a compiled model); set compile=false")
         if self.init_mode not in ('weights', 'branch'): raise ConfigError(f"init_mode must be 'weights' or 'branch', got {self.init_mode!r}")
 
 # %% ../nbs/06_train.ipynb #8054fd3a
@@ -616,7 +620,7 @@ def _precision(self: Trainer, need_feats, need_attn) -> dict:
         if plan is None: plan = _PRECISION_CACHE[key] = self._measure_precision(need_feats, need_attn)
     if self.world > 1:                                           # every rank runs rank 0's choice
         obj = [plan]; torch.distributed.broadcast_object_list(obj, src=0); plan = obj[0]
-    info = {'amp': cfg.amp, **plan, 'device': str(self.device), 'device_name': device_name(self.device),
+    info = {'amp': cfg.amp, **plan, 'residual': cfg.residual if plan['amp_dtype'] == 'bf16' else 'fp32', 'device': str(self.device), 'device_name': device_name(self.device),
             'torch_threads': torch.get_num_threads(), 'start_epoch': self.start_epoch, 'start_step': self.step}
     if self.device.type != 'cuda': info['cpu_flags'] = cpu_info()['flags']
     if self.rank == 0 and self.out_dir is not None: atomic_json(self.out_dir / 'runtime.json', info)
@@ -634,7 +638,7 @@ def _measure_precision(self: Trainer, need_feats, need_attn) -> dict:
         batch = self._shard(next(iter(self.data.batches(cfg.batch_size, shuffle=False, aug=cfg.aug, seed=cfg.seed, epoch=0,
                                                         drop_last=True))))
         def step(dtype, attn):
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=dtype == 'bf16'), attention_context(attn, self.model):
+            with self._step_context(dtype == 'bf16', attn):
                 out = self.fwd(batch['img'], mask_ratio=cfg.mask_ratio, batch=batch, return_features=need_feats, return_attn=need_attn)
                 total, _ = combine(self.loss_terms, out, batch)
             total.backward()
@@ -687,10 +691,20 @@ def _interrupted(self: Trainer):
 
 # %% ../nbs/06_train.ipynb #83f5c424
 @patch
+def _step_context(self: Trainer, amp: bool, attn_path: str) -> contextlib.ExitStack:
+    "What a forward runs under: bf16 autocast (`amp`), the attention path and, with `train.residual='bf16'`, a bf16 residual stream."
+    from mimpaper.models import bf16_residual
+    ctx = contextlib.ExitStack()
+    ctx.enter_context(torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp))
+    ctx.enter_context(attention_context(attn_path, self.model))
+    if amp and self.cfg.residual == 'bf16': ctx.enter_context(bf16_residual(self.model))
+    return ctx
+
+@patch
 def _micro_step(self: Trainer, batch: dict, step_ok: Tensor | None, amp: bool, attn_path: str, need_feats, need_attn):
     "Forward and backward of one micro-batch; adds its losses to the running sums. Returns `(out, parts, step_ok)`."
     cfg = self.cfg
-    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp), attention_context(attn_path, self.model):
+    with self._step_context(amp, attn_path):
         out = self.fwd(batch['img'], mask_ratio=cfg.mask_ratio, batch=batch,
                        return_features=need_feats, return_attn=need_attn)
         total, parts = combine(self.loss_terms, out, batch)

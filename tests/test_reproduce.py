@@ -4,13 +4,16 @@
 
 # %% auto #0
 __all__ = ['PARAMS', 'NOTEBOOKS', 'PROFILE', 'make_repo', 'set_profile', 'by_name', 'test_profile_validation',
-           'test_repo_profiles_load', 'test_run_resume_force_and_params', 'test_cli', 'test_reproduction_check',
-           'test_ledger', 'test_cli_workers_reach_the_kernels_and_are_restored',
+           'test_repo_profiles_load', 'test_optional_experiments_run_only_when_named',
+           'test_run_resume_force_and_params', 'test_cli', 'test_reproduction_check', 'test_ledger',
+           'test_cli_workers_reach_the_kernels_and_are_restored',
            'test_profile_amp_reaches_the_kernels_and_is_restored',
            'test_profile_cost_estimates_a_fresh_run_from_the_local_runs',
            'test_profile_cost_says_when_an_arm_is_costed_by_another_trunk_method',
            'test_profile_cost_writes_its_estimate_beside_the_results',
-           'test_profile_cost_knows_an_arm_that_reads_the_profile_dataset']
+           'test_profile_cost_knows_an_arm_that_reads_the_profile_dataset',
+           'test_profile_cost_leaves_the_optional_experiments_out_unless_asked',
+           'test_cpu_parity_compares_two_arms_of_one_experiment']
 
 # %% ../nbs/tests/test_reproduce.ipynb #95bafd58
 import json, sys, time
@@ -88,6 +91,24 @@ def test_repo_profiles_load():
     assert (d['batch_size'], d['blr'], d['warmup_epochs'], d['mask_ratio'], d['weight_decay'], d['betas']) == \
         (4096, 1.5e-4, 40, 0.75, 0.05, [0.9, 0.95])
     assert d['dataset'] == 'imagefolder' and d['model'] == 'vit_base_patch16' and d['epochs'] == 1600
+
+# %% ../nbs/tests/test_reproduce.ipynb #449533a6
+def test_optional_experiments_run_only_when_named(tmp_path):
+    "`optional: true`: a plain run skips the experiment (and `--list` says so); `--only` runs it with what it needs; a required one may not depend on it."
+    from mimpaper.reproduce import plan_table
+    root = make_repo(tmp_path, "defaults: {seed: 1}\nexperiments:\n  ok: {n: 3}\n  table: {depends_on: [ok], optional: true}\n")
+    p = load_profile('t', root)
+    assert p.plan() == ['ok'] and p.plan(['table']) == ['ok', 'table'] and p.experiments['table'].optional
+    assert by_name(plan_table('t', root))['table'].state == 'not run (optional: --only)'
+    assert list(reproduce('t', root=root, log=None).experiment) == ['ok']            # a plain run: not the optional one
+    assert by_name(reproduce('t', only=['table'], root=root, log=None))['table'].status == 'ran'
+    wt = (root / 'results/t/WALLTIME.md').read_text()                               # named, not counted in the profile's total
+    assert 'Not counted: the optional table' in wt and '| table |' not in wt and '| ok |' in wt
+    for text, match in [("experiments:\n  ok: {optional: 'yes'}\n", r"optional must be true or false, got 'yes'"),
+                        ("experiments:\n  ok: {optional: true}\n  table: {depends_on: [ok]}\n",
+                         r"experiment 'table': depends_on the optional experiment 'ok', which a plain run skips")]:
+        set_profile(root, text)
+        with pytest.raises(ConfigError, match=match): load_profile('t', root)
 
 # %% ../nbs/tests/test_reproduce.ipynb #6f780ea6
 def test_run_resume_force_and_params(tmp_path):
@@ -320,3 +341,43 @@ def test_profile_cost_knows_an_arm_that_reads_the_profile_dataset():
     std = {'dataset': 'synthetic', 'img_size': 32, 'patch_size': 4, 'n_train': 64, 'n_test': 32}
     assert pc.trunk_and_kind('rmae-gpatch', std) == ('mae', 'branch') and pc.trunk_and_kind('dropedge') == ('mae', 'branch')
     assert pc.trunk_and_kind('rmae-gpatch') is None and pc.trunk_and_kind('no-such-arm', std) is None   # without the dataset: unknown
+
+# %% ../nbs/tests/test_reproduce.ipynb #a273ea8c
+def test_profile_cost_leaves_the_optional_experiments_out_unless_asked(tmp_path):
+    "`tools/profile_cost.py` costs what a plain `reproduce` runs: an optional experiment only with `--with-optional`."
+    import subprocess
+    prof = ("defaults: {epochs: 2, branch_epoch: 1, seeds: [0, 1, 2]}\n"
+            "experiments:\n  a: {notebook: evidence_claims, arms: [sbam]}\n  b: {notebook: evidence_claims, arms: [mto], claims: [], optional: true}\n")
+    root, tool = _cost_repo(tmp_path, prof)
+    _cost_run(root, 'mae-s0-aaaa', False, [50, 50], 10); _cost_run(root, 'sbam-s0-bbbb', True, [50, 50], 10)
+    plain, both = (subprocess.run(tool + x, capture_output=True, text=True) for x in ([], ['--with-optional']))
+    assert plain.returncode == both.returncode == 0, (plain.stderr, both.stderr)
+    assert 'without the optional b' in plain.stdout.splitlines()[0] and 'optional' not in both.stdout.splitlines()[0]
+    assert [l.split()[0] for l in plain.stdout.splitlines()[2:3]] == ['a'] and 'total: 6 runs' in plain.stdout
+    assert 'total: 9 runs' in both.stdout, both.stdout
+
+# %% ../nbs/tests/test_reproduce.ipynb #afcd6c30
+def test_cpu_parity_compares_two_arms_of_one_experiment(tmp_path):
+    "`cpu_parity`: the two sides may be two arms of one experiment (`fp32_arm`/`bf16_arm`), named by `labels` and checked against `expect`."
+    import json, shutil
+    import pandas as pd
+    import mimpaper
+    from mimpaper.reproduce import NotebookFailed, _toy_repo, run_notebook
+    src = Path(mimpaper.__file__).resolve().parents[1]
+    root = _toy_repo(tmp_path, {}, {})
+    shutil.copy(src / 'nbs/experiments/cpu_parity.ipynb', root / 'nbs/experiments/')
+    x = root / 'results/t/x'; x.mkdir(parents=True)
+    (x / 'provenance.json').write_text(json.dumps({'device_name': 'Test CPU', 'cpu_flags': ['amx_bf16'], 'date': '2026-12-07', 'torch': '2'}))
+    rows = [(a, s, 40. + s + (.5 if a == 'b-arm' else 0.), 50. + s) for a in ('a-arm', 'b-arm') for s in range(3)]
+    pd.DataFrame(rows, columns=['arm', 'seed', 'knn_top1', 'probe_top1']).to_csv(x / 'scores.csv', index=False)
+    pd.DataFrame([(a, s, 'bf16/explicit' + ('+bf16res' if a == 'b-arm' else '')) for a in ('a-arm', 'b-arm') for s in range(3)],
+                 columns=['arm', 'seed', 'precision']).to_csv(x / 'timing.csv', index=False)
+    params = dict(profile='t', out_dir=str(root / 'results/t/par'), fp32='x', bf16='x', fp32_arm='a-arm', bf16_arm='b-arm',
+                  labels=['fp32 stream', 'bf16 stream'], expect=[r'bf16/[a-z-]+', r'bf16/[a-z-]+\+bf16res'])
+    run_notebook(root / 'nbs/experiments/cpu_parity.ipynb', params, root=root)
+    par = pd.read_csv(root / 'results/t/par/parity.csv').set_index('metric')
+    assert par.loc['knn_top1', 'diff'] == .5 and par.loc['probe_top1', 'diff'] == 0. and par.loc['probe_top1', 'parity'] == 'within seed spread'
+    assert {'fp32 stream_mean', 'bf16 stream_mean', 'seed_sd_fp32 stream'} <= set(par.columns)
+    assert list(pd.read_csv(root / 'results/t/par/per_seed.csv').columns) == ['metric', 'seed', 'fp32 stream', 'bf16 stream', 'diff']
+    with pytest.raises(NotebookFailed, match=r"recorded \['bf16/explicit\+bf16res'\], not 'bf16/\[a-z-\]\+'"):   # the wrong side
+        run_notebook(root / 'nbs/experiments/cpu_parity.ipynb', {**params, 'fp32_arm': 'b-arm', 'bf16_arm': 'a-arm'}, root=root)

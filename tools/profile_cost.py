@@ -141,6 +141,7 @@ def main(argv=None):
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--final', action='store_true', help=f"give every experiment whose profile entry says '{PENDING}' the default blr")
     ap.add_argument('--drop', nargs='*', default=[], help='leave these experiments out')
+    ap.add_argument('--with-optional', action='store_true', help="count the profile's optional experiments too (a plain reproduce skips them)")
     ap.add_argument('--machine', default=None, help="measure by runs of this CPU model name (default: this machine's)")
     ap.add_argument('--root', default=str(ROOT), help='repository root (default: this checkout)')
     ap.add_argument('--out', default=None, help='also write COST.md and cost.csv to this folder (e.g. results/cpu)')
@@ -163,8 +164,9 @@ def main(argv=None):
     unknown = set(a.drop) - set(prof.experiments)
     if unknown: raise SystemExit(f"profile_cost: no experiment {sorted(unknown)} in profile {a.profile!r}")
     seen, rows, all_jobs, runs_dir = set(), [], [], root / 'runs' / a.profile / 'pretrain'
+    optional = [n for n in prof.order if prof.experiments[n].optional and not a.with_optional and n not in a.drop]
     for name in prof.order:
-        if name in a.drop: continue
+        if name in a.drop or name in optional: continue
         e = prof.experiments[name]
         p = {**{k: ast.literal_eval(v) for k, v in notebook_parameters(e.notebook).items()}, **e.params}   # as the notebook sees them
         if a.final and name in pending: p['blr'] = prof.defaults['blr']
@@ -196,6 +198,7 @@ def main(argv=None):
     pd.set_option('display.width', 220); pd.set_option('display.max_colwidth', 90)
     head = (f"profile {a.profile!r} on {machine}, {a.workers} one-thread workers"
             + (", every pinned experiment at the default blr" if a.final else '') + (f", without {', '.join(a.drop)}" if a.drop else '')
+            + (f", without the optional {', '.join(optional)} (a plain reproduce skips them; --with-optional counts them)" if optional else '')
             + f"; measured by {n_local} local runs and {len(meas) - n_local} committed ones (timing.csv)")
     tot, nbs = df.wall_s.sum(), df.wall_s[df.new_runs == 0].sum()
     keys = {j['key'] for j in all_jobs}
