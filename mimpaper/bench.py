@@ -18,8 +18,8 @@ from .core import (ConfigError, DataError, Results, atomic_json, atomic_write, c
 from .data import extract_cifar10, folder_loader, make_data
 from .losses import build_loss_terms, combine, forward_needs
 from .maskers import get_masker
-from .models import MAE, SimMIM, bf16_residual, explicit_attention
-from .train import CPU_BF16_CANDIDATES, TrainConfig, attention_context, cpu_bf16_native, param_groups
+from .models import MAE, SimMIM, explicit_attention
+from .train import CPU_BF16_CANDIDATES, TrainConfig, cpu_bf16_native, param_groups, step_context
 
 # %% auto #0
 __all__ = ['SDPA_OPS', 'BENCH_CONFIGS', 'SIZES', 'CUDA_ONLY', 'ADDON_CONFIGS', 'DEFAULT_BATCH', 'CPU_BATCH', 'MASK_RATIO',
@@ -220,8 +220,7 @@ def make_step(model: nn.Module, fwd: nn.Module, opt: torch.optim.Optimizer, term
     need_f, need_a = forward_needs(terms)
     end_hooks = _hooks([getattr(model, 'masker', None), *terms], 'on_step_end')
     def step(batch):
-        with (torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp), attention_context(attention, model),
-              bf16_residual(model) if amp and residual == 'bf16' else contextlib.nullcontext()):
+        with step_context(model, device.type, amp, attention, residual):
             out = fwd(batch['img'], mask_ratio=mask_ratio, batch=batch, return_features=need_f, return_attn=need_a)
             total, parts = combine(terms, out, batch)
         total.backward(); opt.step(); opt.zero_grad(set_to_none=True)

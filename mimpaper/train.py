@@ -20,8 +20,8 @@ from .maskers import check_ratio
 # %% auto #0
 __all__ = ['NO_DECAY_NAMES', 'ATTENTION_PATHS', 'CPU_BF16_CANDIDATES', 'AMP_ENV', 'SKIP_LIMIT', 'TrainConfig', 'lr_at',
            'param_groups', 'Checkpointer', 'MetricsLog', 'warm_start', 'cpu_bf16_native', 'sdpa_fp32',
-           'attention_context', 'env_amp', 'precision_plan', 'measure_precision', 'NonFiniteLoss', 'Interrupted',
-           'init_distributed', 'Trainer']
+           'attention_context', 'step_context', 'env_amp', 'precision_plan', 'measure_precision', 'NonFiniteLoss',
+           'Interrupted', 'init_distributed', 'Trainer']
 
 # %% ../nbs/06_train.ipynb #532666b0
 @dataclasses.dataclass
@@ -306,6 +306,15 @@ def attention_context(path: str, model: nn.Module):
         from mimpaper.models import explicit_attention
         return explicit_attention(model)
     raise ConfigError(f"attention path must be one of {', '.join(ATTENTION_PATHS)}, got {path!r}")
+
+def step_context(model: nn.Module, device_type: str, amp: bool, attention: str, residual: str = 'fp32') -> contextlib.ExitStack:
+    "What a training forward runs under: bf16 autocast (`amp`), the attention path and, with `residual='bf16'` under amp, a bf16 residual stream."
+    from mimpaper.models import bf16_residual
+    ctx = contextlib.ExitStack()
+    ctx.enter_context(torch.autocast(device_type, dtype=torch.bfloat16, enabled=amp))
+    ctx.enter_context(attention_context(attention, model))
+    if amp and residual == 'bf16': ctx.enter_context(bf16_residual(model))
+    return ctx
 
 # %% ../nbs/06_train.ipynb #172e64dd
 AMP_ENV = 'MIMPAPER_AMP'
@@ -638,7 +647,7 @@ def _measure_precision(self: Trainer, need_feats, need_attn) -> dict:
         batch = self._shard(next(iter(self.data.batches(cfg.batch_size, shuffle=False, aug=cfg.aug, seed=cfg.seed, epoch=0,
                                                         drop_last=True))))
         def step(dtype, attn):
-            with self._step_context(dtype == 'bf16', attn):
+            with step_context(self.model, self.device.type, dtype == 'bf16', attn, cfg.residual):
                 out = self.fwd(batch['img'], mask_ratio=cfg.mask_ratio, batch=batch, return_features=need_feats, return_attn=need_attn)
                 total, _ = combine(self.loss_terms, out, batch)
             total.backward()
@@ -691,20 +700,10 @@ def _interrupted(self: Trainer):
 
 # %% ../nbs/06_train.ipynb #83f5c424
 @patch
-def _step_context(self: Trainer, amp: bool, attn_path: str) -> contextlib.ExitStack:
-    "What a forward runs under: bf16 autocast (`amp`), the attention path and, with `train.residual='bf16'`, a bf16 residual stream."
-    from mimpaper.models import bf16_residual
-    ctx = contextlib.ExitStack()
-    ctx.enter_context(torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp))
-    ctx.enter_context(attention_context(attn_path, self.model))
-    if amp and self.cfg.residual == 'bf16': ctx.enter_context(bf16_residual(self.model))
-    return ctx
-
-@patch
 def _micro_step(self: Trainer, batch: dict, step_ok: Tensor | None, amp: bool, attn_path: str, need_feats, need_attn):
     "Forward and backward of one micro-batch; adds its losses to the running sums. Returns `(out, parts, step_ok)`."
     cfg = self.cfg
-    with self._step_context(amp, attn_path):
+    with step_context(self.model, self.device.type, amp, attn_path, cfg.residual):
         out = self.fwd(batch['img'], mask_ratio=cfg.mask_ratio, batch=batch,
                        return_features=need_feats, return_attn=need_attn)
         total, parts = combine(self.loss_terms, out, batch)
