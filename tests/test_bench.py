@@ -7,7 +7,8 @@ __all__ = ['test_flops_vit_b16_mae', 'test_flops_hand_count_one_block', 'test_fl
            'test_plan_rows', 'test_rows_guarded_on_cpu', 'test_bench_smoke_cpu', 'test_hf_row_cpu',
            'test_bench_main_cli', 'test_bench_refuses_a_folder_another_bench_is_writing', 'test_profile_shares_toy',
            'test_decode_throughput', 'test_decode_cli', 'test_step_paths_trace_as_one_graph',
-           'test_paired_ratios_per_round', 'test_precision_rows_cpu', 'test_gpu_check_refuses_without_cuda']
+           'test_paired_ratios_per_round', 'test_precision_rows_cpu', 'test_bench_ab_times_two_settings_side_by_side',
+           'test_gpu_check_refuses_without_cuda']
 
 # %% ../nbs/tests/test_bench.ipynb #9b03b3c0
 import json, math
@@ -220,6 +221,23 @@ def test_precision_rows_cpu(tmp_path):
     assert 'time vs fp32' in (tmp_path / 'bench.md').read_text()
     from mimpaper.bench import bench_row
     assert bench_row('toy', 'mae', mode='compiled', precision='bf16-stream')['status'] == 'skipped'   # its hooks: eager only
+
+# %% ../nbs/tests/test_bench.ipynb #803904a6
+def test_bench_ab_times_two_settings_side_by_side(tmp_path):
+    "`tools/bench_ab.py`: A and B trained together at one thread each; every epoch after the first, B over A per round."
+    import subprocess, sys
+    from pathlib import Path
+    import mimpaper
+    tool = Path(mimpaper.__file__).resolve().parents[1] / 'tools/bench_ab.py'
+    base = [sys.executable, str(tool), '--a', 'train.residual=fp32', '--out', str(tmp_path / 'ab'), '--rounds', '1',
+            '--n-train', '256', '--epochs', '2', '--dataset', 'synthetic']
+    r = subprocess.run(base + ['--b', 'train.residual=bf16'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path / 'ab/summary.json').read_text())
+    assert s['a'] == ['train.residual=fp32'] and s['b'] == ['train.residual=bf16'] and s['a_img_s'] > 0 and s['b_img_s'] > 0
+    assert s['b_over_a'] == round(s['b_img_s'] / s['a_img_s'], 3) and 'B / A' in (tmp_path / 'ab/bench.md').read_text()
+    same = subprocess.run(base + ['--b', 'train.residual=fp32'], capture_output=True, text=True)
+    assert same.returncode == 1 and same.stderr.strip() == 'bench_ab: error: --a and --b are the same settings'
 
 # %% ../nbs/tests/test_bench.ipynb #b63906bc
 def test_gpu_check_refuses_without_cuda(tmp_path):

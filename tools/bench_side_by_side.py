@@ -22,7 +22,8 @@ def lscpu() -> dict:
     return {'cpu': d.get('Model name', platform.processor()).strip(), 'cores': os.cpu_count(),
             'cpu_flags': sorted(flags & {'avx2', 'fma', 'avx512f', 'avx512_bf16', 'amx_bf16', 'amx_tile'})}
 
-def start(out: Path, seed: int, threads: int, a, ddp: int = 0) -> subprocess.Popen:
+def start(out: Path, seed: int, threads: int, a, ddp: int = 0, extra: list[str] = ()) -> subprocess.Popen:
+    "The short pre-training run in `out` (seed, threads; `ddp` > 0: under torchrun; `extra`: more `key=value` overrides)."
     env = {**os.environ, 'OMP_NUM_THREADS': str(threads), 'MKL_NUM_THREADS': str(threads)}
     bin_ = Path(sys.executable).parent
     launcher = ([str(bin_ / 'torchrun'), '--standalone', f'--nproc_per_node={ddp}', str(bin_ / 'mimpaper')] if ddp
@@ -31,7 +32,7 @@ def start(out: Path, seed: int, threads: int, a, ddp: int = 0) -> subprocess.Pop
            f'data.n_train={a.n_train}', 'data.n_val=0', 'data.n_test=1000', f'train.epochs={a.epochs}', 'train.batch_size=256',
            f'train.seed={seed}', f'data.seed={seed}', 'eval.knn_every=0', 'model.size=micro', 'model.img_size=32', 'model.patch_size=4',
            'model.embed_dim=128', 'model.depth=6', 'model.num_heads=4', 'model.decoder_embed_dim=64', 'model.decoder_depth=2',
-           'model.decoder_num_heads=4']
+           'model.decoder_num_heads=4', *extra]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=open(out.with_suffix('.log'), 'w'))
 
 def last_epoch(out: Path) -> dict:
