@@ -18,10 +18,8 @@ from bench_side_by_side import lscpu, start        # the same pre-training comma
 
 def epochs(out: Path) -> list[dict]:
     "Every epoch after the first: `{'epoch', 'img_s', 'wall_s'}` from the run's `epochs.csv`."
-    lines = (out / 'epochs.csv').read_text().strip().splitlines()
-    head = lines[0].split(',')
-    rows = [dict(zip(head, l.split(','))) for l in lines[1:]]
-    return [{'epoch': int(r['epoch']), 'img_s': float(r['img_s']), 'wall_s': float(r['wall_s'])} for r in rows[1:]]
+    import pandas as pd
+    return pd.read_csv(out / 'epochs.csv')[['epoch', 'img_s', 'wall_s']].iloc[1:].to_dict('records')
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
