@@ -8,7 +8,7 @@ __all__ = ['test_flops_vit_b16_mae', 'test_flops_hand_count_one_block', 'test_fl
            'test_bench_main_cli', 'test_bench_refuses_a_folder_another_bench_is_writing', 'test_profile_shares_toy',
            'test_decode_throughput', 'test_decode_cli', 'test_step_paths_trace_as_one_graph',
            'test_paired_ratios_per_round', 'test_precision_rows_cpu', 'test_bench_ab_times_two_settings_side_by_side',
-           'test_gpu_check_refuses_without_cuda']
+           'test_bench_procs_sums_one_thread_processes_started_together', 'test_gpu_check_refuses_without_cuda']
 
 # %% ../nbs/tests/test_bench.ipynb #9b03b3c0
 import json, math
@@ -238,6 +238,28 @@ def test_bench_ab_times_two_settings_side_by_side(tmp_path):
     assert s['b_over_a'] == round(s['b_img_s'] / s['a_img_s'], 3) and 'B / A' in (tmp_path / 'ab/bench.md').read_text()
     same = subprocess.run(base + ['--b', 'train.residual=fp32'], capture_output=True, text=True)
     assert same.returncode == 1 and same.stderr.strip() == 'bench_ab: error: --a and --b are the same settings'
+
+# %% ../nbs/tests/test_bench.ipynb #313de772
+def test_bench_procs_sums_one_thread_processes_started_together(tmp_path):
+    "`tools/bench_procs.py`: N one-thread bench processes per round; a row's machine img/s is their sum, its ratio over HF's best row."
+    import subprocess, sys
+    import pandas as pd
+    from pathlib import Path
+    import mimpaper
+    tool = Path(mimpaper.__file__).resolve().parents[1] / 'tools/bench_procs.py'
+    bench = ['--device', 'cpu', '--sizes', 'toy', '--steps', '1', '--warmup', '1', '--batch', '8', '--only', 'mae,hf-vitmae',
+             '--precisions', 'fp32', '--hf-attn', 'eager']
+    r = subprocess.run([sys.executable, str(tool), '--rounds', '1', '--out', str(tmp_path / 'p'), '--', *bench], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    procs, s = pd.read_csv(tmp_path / 'p/procs.csv'), pd.read_csv(tmp_path / 'p/summary.csv')
+    assert sorted(procs.proc.unique()) == [0, 1] and (procs.status == 'ok').all()
+    tot = procs.groupby('name').img_s.sum()
+    ours, hf = s.set_index('name').loc['mae'], s.set_index('name').loc['hf-vitmae-attn-eager']
+    assert abs(ours.img_s - tot['mae']) < 1e-2 and abs(hf.vs_hf_best - 1) < 1e-9
+    assert abs(ours.vs_hf_best - tot['mae'] / tot['hf-vitmae-attn-eager']) < 1e-3
+    assert 'vs HF best' in (tmp_path / 'p/bench.md').read_text()
+    bad = subprocess.run([sys.executable, str(tool), '--out', str(tmp_path / 'q'), '--', *bench, '--threads', '2'], capture_output=True, text=True)
+    assert bad.returncode == 1 and bad.stderr.strip() == 'bench_procs: error: --threads is set by bench_procs; pass the other bench arguments after --'
 
 # %% ../nbs/tests/test_bench.ipynb #b63906bc
 def test_gpu_check_refuses_without_cuda(tmp_path):
