@@ -12,7 +12,7 @@ it by the best Hugging Face row of the same config and round. Writes `procs.csv`
 row), `summary.csv` (per row: the median machine img/s over rounds and the median, min and max of the ratio),
 `provenance.json` (the machine, the command) and `bench.md`. Needs quiet cores: nothing else may run.
 """
-import argparse, json, shutil, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -22,7 +22,6 @@ KEYS = ['config', 'name', 'precision', 'attention']
 
 def start(out: Path, args: list[str]) -> subprocess.Popen:
     "One one-thread bench process writing to `out`."
-    import os
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
     cmd = [str(Path(sys.executable).parent / 'mimpaper'), 'bench', *args, '--threads', '1', '--rounds', '1', '--out', str(out)]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=open(out.with_suffix('.log'), 'w'))
