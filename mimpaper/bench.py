@@ -148,8 +148,8 @@ CPU_BATCH = 32
 MASK_RATIO = {'mae': 0.75, 'hf-vitmae': 0.75, 'hf-vitmae-attn-eager': 0.75, 'simmim': 0.6}
 PRECISIONS = {                   # label: (bf16 autocast, our attention path; see `train.attention_context`)
     'fp32': (False, 'sdpa'), 'bf16': (True, 'sdpa'), 'bf16-sdpa32': (True, 'sdpa-fp32'), 'bf16-explicit': (True, 'explicit'),
-    'bf16-stream': (True, 'explicit')}
-BF16_STREAM = ('bf16-stream',)   # labels that also run the residual stream in bf16 (`train.residual='bf16'`; never what `auto` picks)
+    'bf16-packed': (True, 'packed'), 'bf16-stream': (True, 'explicit'), 'bf16-stream-packed': (True, 'packed')}
+BF16_STREAM = ('bf16-stream', 'bf16-stream-packed')   # also a bf16 residual stream (`train.residual='bf16'`; never what `auto` picks)
 HF_PRECISIONS = ('fp32', 'bf16')             # Hugging Face rows: autocast or not (its attention: `attn_implementation`)
 HF_ATTN = {'hf-vitmae': 'sdpa', 'hf-vitmae-attn-eager': 'eager'}
 
@@ -389,6 +389,7 @@ def bench_row(config: str, impl: str = 'mae', addon: str | None = None, mode: st
     hf = impl in HF_ATTN
     if hf and row['precision'] not in HF_PRECISIONS: return {**row, 'status': 'skipped', 'note': f"{row['precision']} is our attention path only"}
     if mode == 'compiled' and row['precision'] in BF16_STREAM: return {**row, 'status': 'skipped', 'note': 'train.residual=bf16 runs eager only'}
+    if mode == 'compiled' and not hf and PRECISIONS[row['precision']][1] == 'packed': return {**row, 'status': 'skipped', 'note': 'the packed path runs eager only'}
     if not row['native']: row['note'] = 'bf16 NOT NATIVE here (no amx_bf16/avx512_bf16: emulated)'
     cfg = BENCH_CONFIGS[config]
     if config in CUDA_ONLY and device.type != 'cuda': return {**row, 'status': 'skipped', 'note': 'CUDA only (too slow on CPU)'}
@@ -668,7 +669,7 @@ def bench_markdown(df, info: dict) -> str:
              f"- CPU run on {info.get('cpu', '?')} (flags: {', '.join(info.get('cpu_flags', [])) or 'none of note'}; bf16 matmul "
              f"{'native' if info.get('cpu_bf16_native') else 'NOT native: bf16 rows are emulated, marked in their note'}). `prec`: "
              "fp32, or bf16 autocast with our attention as fused SDPA (`bf16`), SDPA in fp32 (`bf16-sdpa32`) or timm's explicit "
-             "path (`bf16-explicit`), that path with a bf16 residual stream (`bf16-stream`: `train.residual='bf16'`, opt-in, never picked by `auto`); Hugging Face rows: `attn` is its `attn_implementation`. `time vs fp32`: step over plain MAE's "
+             "path (`bf16-explicit`) or our packed path (`bf16-packed`: one autograd function for the attention core, linears with oneDNN's fused bias), the explicit or packed path with a bf16 residual stream (`bf16-stream`, `bf16-stream-packed`: `train.residual='bf16'`, opt-in, never picked by `auto`); Hugging Face rows: `attn` is its `attn_implementation`. `time vs fp32`: step over plain MAE's "
              "in fp32. No bf16 peak, so MFU is not measured; ViT-B/16 rows are CUDA only; compiled rows run on CPU when asked for (`--modes eager,compiled`; compile time is not in the step time). Timings were taken on shared cores under contention from other processes: read them as "
              "ratios between rows of this run at best.",
              "- `time vs MAE`: median step time over plain MAE's (same config and mode); with several rounds, the median over "

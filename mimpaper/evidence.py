@@ -102,6 +102,8 @@ register_arm('mae-curve')(lambda std: {'scratch': True, 'eval': {'knn_every': 1}
 register_arm('mto-curve')(lambda std: {'scratch': True, 'eval': {'knn_every': 1}, **_mto(std)})
 # a CPU speed option, not a paper's method: MAE from epoch 0 with a bf16 residual stream (`train.residual`; its parity with autocast's)
 register_arm('mae-bf16res')(lambda std: {'scratch': True, 'train': {'residual': 'bf16'}})
+# a CPU speed path, not a paper's method: MAE from epoch 0 on the packed attention path (`train.attention`; its parity with explicit's)
+register_arm('mae-packed')(lambda std: {'scratch': True, 'train': {'attention': 'packed'}})
 register_arm('simmim')(lambda std: {'trunk': 'simmim'})
 register_arm('simmim-mto')(lambda std: {'trunk': 'simmim', **_mto(std)})
 register_arm('simmim-mto-curve')(lambda std: {'trunk': 'simmim', 'scratch': True, **_mto(std)})   # vs the SimMIM trunk itself

@@ -27,8 +27,9 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 # %% auto #0
 __all__ = ['VIT_SIZES', 'FUSED_SDPA_BACKENDS', 'SIMMIM_POS', 'MODELS', 'MODEL_PLUGINS', 'ENCODER_PREFIXES', 'REBUILT_BUFFERS',
            'sincos_1d', 'get_2d_sincos_pos_embed', 'attention_probs', 'run_blocks', 'explicit_attention',
-           'fused_sdpa_only', 'bf16_residual', 'LinearPatchEmbed', 'ViTEncoderBase', 'MAEOutput',
-           'default_mid_mask_depth', 'check_mid_mask', 'MAE', 'FixedMasker', 'RelPosBlock', 'SimMIM', 'known_method',
+           'fused_sdpa_only', 'bf16_residual', 'PackedAttention', 'packed_attention', 'FusedBiasLinear',
+           'fused_bias_linear', 'LinearPatchEmbed', 'ViTEncoderBase', 'MAEOutput', 'default_mid_mask_depth',
+           'check_mid_mask', 'MAE', 'expand_token', 'FixedMasker', 'RelPosBlock', 'SimMIM', 'known_method',
            'create_model', 'read_state_dict', 'load_checkpoint', 'encoder_state_dict', 'to_timm']
 
 # %% ../nbs/04_models.ipynb #0ab467d5
@@ -127,6 +128,100 @@ def bf16_residual(module: nn.Module):
     try: yield module
     finally:
         for h in hooks: h.remove()
+
+# %% ../nbs/04_models.ipynb #1c2c5991
+class PackedAttention(torch.autograd.Function):
+    "softmax(scale·QKᵀ + bias), dropout(p), ·V from a packed `qkv: [B, N, 3·H·d]` -> `[B, N, H·d]` (timm's explicit path, fewer copies)."
+    @staticmethod
+    def forward(ctx, qkv: Tensor, num_heads: int, scale: float, bias: Tensor | None, p: float) -> Tensor:
+        B, N, C3 = qkv.shape; H = num_heads; d = C3 // (3 * H)
+        qkv_h = qkv.reshape(B, N, 3, H, d).permute(2, 0, 3, 1, 4).reshape(3, B * H, N, d)   # qkv_h: [3, B*H, N, d], one copy
+        q, k, v = qkv_h.unbind(0)
+        s = (q.new_empty(B * H, N, N) if bias is None else                                 # s: [B*H, N, N]
+             bias.to(q.dtype).expand(B, H, N, N).reshape(B * H, N, N))
+        s = torch.baddbmm(s, q, k.transpose(1, 2), beta=0 if bias is None else 1, alpha=scale)
+        a = s.softmax(-1)
+        noise = torch.empty_like(a).bernoulli_(1 - p).div_(1 - p) if p > 0 else None        # nn.Dropout's CPU draw
+        o = torch.bmm(a if noise is None else a * noise, v)                                 # o: [B*H, N, d]
+        ctx.save_for_backward(qkv_h, a, noise); ctx.dims, ctx.scale = (B, N, H, d), scale
+        return o.view(B, H, N, d).transpose(1, 2).reshape(B, N, H * d)
+
+# %% ../nbs/04_models.ipynb #8c291774
+def _packed_attention_backward(ctx, do: Tensor):
+    qkv_h, a, noise = ctx.saved_tensors; (B, N, H, d), scale = ctx.dims, ctx.scale
+    q, k, v = qkv_h.unbind(0)
+    do = do.to(qkv_h.dtype).reshape(B, N, H, d).transpose(1, 2).reshape(B * H, N, d)   # dO: [B*H, N, d]
+    dqkv = torch.empty_like(qkv_h)                                                       # [3, B*H, N, d]
+    torch.bmm((a if noise is None else a * noise).transpose(1, 2), do, out=dqkv[2])      # dV
+    da = torch.bmm(do, v.transpose(1, 2))
+    if noise is not None: da = da * noise
+    ds = torch._softmax_backward_data(da, a, -1, a.dtype)                                # dS: [B*H, N, N]
+    torch.baddbmm(dqkv[0], ds, k, beta=0, alpha=scale, out=dqkv[0])                     # dQ
+    torch.baddbmm(dqkv[1], ds.transpose(1, 2), q, beta=0, alpha=scale, out=dqkv[1])     # dK
+    return dqkv.view(3, B, H, N, d).permute(1, 3, 0, 2, 4).reshape(B, N, 3 * H * d), None, None, None, None
+
+PackedAttention.backward = staticmethod(_packed_attention_backward)
+
+# %% ../nbs/04_models.ipynb #d20a42c1
+from timm.models.vision_transformer import Attention as TimmAttention
+
+def _packs(m: nn.Module) -> bool:
+    "Whether `m` is a plain timm ViT attention the packed core computes exactly."
+    return (type(m) is TimmAttention and isinstance(m.q_norm, nn.Identity) and isinstance(m.k_norm, nn.Identity)
+            and isinstance(m.norm, nn.Identity) and getattr(m, 'gate', None) is None)
+
+def _packed_forward(self, x: Tensor, attn_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
+    if is_causal: return type(self).forward(self, x, attn_mask, is_causal)
+    qkv = self.qkv(x)                                              # qkv: [B, N, 3*H*d]
+    bias = attn_mask
+    if attn_mask is not None and attn_mask.dtype == torch.bool:    # True = attend (SDPA's convention)
+        bias = torch.zeros(attn_mask.shape, dtype=qkv.dtype, device=qkv.device).masked_fill_(~attn_mask, float('-inf'))
+    x = PackedAttention.apply(qkv, self.num_heads, self.scale, bias, self.attn_drop.p if self.training else 0.)
+    return self.proj_drop(self.proj(x))
+
+@contextmanager
+def packed_attention(module: nn.Module):
+    "Run the plain timm attentions inside `module` through `PackedAttention` (others: unchanged)."
+    attns = [m for m in module.modules() if _packs(m) and 'forward' not in m.__dict__]
+    for a in attns: a.forward = _packed_forward.__get__(a)
+    try: yield module
+    finally:
+        for a in attns: del a.forward
+
+# %% ../nbs/04_models.ipynb #7a7ceb56
+class FusedBiasLinear(torch.autograd.Function):
+    """`x @ w.T + b` in `dtype` with the bias fused into oneDNN's matmul (CPU); `x: [..., I]`, `w: [O, I]`, `b: [O]`.
+    It casts to `dtype` inside (as autocast would), so each gradient comes back in its input's dtype."""
+    @staticmethod
+    def forward(ctx, x: Tensor, w: Tensor, b: Tensor, dtype: torch.dtype) -> Tensor:
+        x2, w_ = x.reshape(-1, x.shape[-1]).to(dtype), w.to(dtype)            # x2: [T, I], w_: [O, I]
+        ctx.save_for_backward(x2, w_); ctx.dtypes = (x.dtype, w.dtype, b.dtype)
+        y = torch.ops.mkldnn._linear_pointwise(x2, w_, b.to(dtype), 'none', [], '')
+        return y.view(*x.shape[:-1], w.shape[0])
+
+    @staticmethod
+    def backward(ctx, g: Tensor):
+        (x2, w_), (xt, wt, bt) = ctx.saved_tensors, ctx.dtypes
+        g2 = g.reshape(-1, g.shape[-1]).to(w_.dtype)                           # dY: [T, O]
+        dx = g2.mm(w_).view(*g.shape[:-1], w_.shape[1]).to(xt) if ctx.needs_input_grad[0] else None
+        dw = g2.t().mm(x2).to(wt) if ctx.needs_input_grad[1] else None       # dW = dY^T X: [O, I], as autograd's addmm
+        return dx, dw, g2.sum(0).to(bt) if ctx.needs_input_grad[2] else None, None
+
+def _fused_linear_forward(self, x: Tensor) -> Tensor:
+    dt = torch.get_autocast_dtype('cpu')
+    if x.device.type != 'cpu' or not torch.is_autocast_enabled('cpu') or dt != torch.bfloat16:
+        return F.linear(x, self.weight, self.bias)
+    return FusedBiasLinear.apply(x, self.weight, self.bias, dt)
+
+@contextmanager
+def fused_bias_linear(module: nn.Module):
+    "Under bf16 CPU autocast, every `nn.Linear` with a bias inside `module` runs as `FusedBiasLinear` (elsewhere: unchanged)."
+    lins = [m for m in module.modules() if type(m) is nn.Linear and m.bias is not None and 'forward' not in m.__dict__]
+    if not torch.backends.mkldnn.is_available(): lins = []
+    for l in lins: l.forward = _fused_linear_forward.__get__(l)
+    try: yield module
+    finally:
+        for l in lins: del l.forward
 
 # %% ../nbs/04_models.ipynb #b5db05b2
 class LinearPatchEmbed(PatchEmbed):
@@ -342,6 +437,17 @@ def forward_encoder(self: MAE, x: Tensor, mo: MaskOut, features: bool = False, a
     mo.info['mid_latent'] = x[:, S:]                               # [N, M, D], on to the decoder (decode_mid_tokens)
     return x[:, :S], feats, attn                                   # latent [N, 1+K, D] as a plain MAE's
 
+# %% ../nbs/04_models.ipynb #022fa7ba
+class _ExpandToken(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, token: Tensor, N: int, M: int) -> Tensor: return token.expand(N, M, token.shape[-1])
+    @staticmethod
+    def backward(ctx, g: Tensor): return g.sum(1, keepdim=True).sum(0, keepdim=True), None, None
+
+def expand_token(token: Tensor, N: int, M: int) -> Tensor:
+    "A `[1, 1, D]` token repeated to `[N, M, D]` (a view), with a fast gradient."
+    return _ExpandToken.apply(token, N, M)
+
 # %% ../nbs/04_models.ipynb #9e8d1960
 @patch
 def decode_mid_tokens(self: MAE, x_: Tensor, mo: MaskOut) -> Tensor:
@@ -358,7 +464,7 @@ def forward_decoder(self: MAE, latent: Tensor, mo: MaskOut, features: bool = Fal
     x = self.decoder_embed(latent)                                 # x: [N, 1+K, Dd]
     N, K1, Dd = x.shape
     L = mo.ids_shuffle.shape[1]
-    x_ = torch.cat([x[:, 1:, :], self.mask_token.expand(N, L + 1 - K1, Dd)], dim=1)   # x_: [N, L, Dd] shuffled
+    x_ = torch.cat([x[:, 1:, :], expand_token(self.mask_token, N, L + 1 - K1)], dim=1)  # x_: [N, L, Dd] shuffled
     if mo.ragged:                                                  # padded slots become mask tokens
         slot = torch.arange(L, device=x.device)
         x_ = torch.where((slot[None, :] < mo.len_keep[:, None])[..., None], x_, self.mask_token.to(x_.dtype))

@@ -18,12 +18,14 @@ from .losses import LossTerm, build_loss_terms, combine, forward_needs
 from .maskers import check_ratio
 
 # %% auto #0
-__all__ = ['NO_DECAY_NAMES', 'ATTENTION_PATHS', 'CPU_BF16_CANDIDATES', 'AMP_ENV', 'SKIP_LIMIT', 'TrainConfig', 'lr_at',
+__all__ = ['ATTENTION_PATHS', 'NO_DECAY_NAMES', 'CPU_BF16_CANDIDATES', 'AMP_ENV', 'SKIP_LIMIT', 'TrainConfig', 'lr_at',
            'param_groups', 'Checkpointer', 'MetricsLog', 'warm_start', 'cpu_bf16_native', 'sdpa_fp32',
            'attention_context', 'step_context', 'env_amp', 'precision_plan', 'measure_precision', 'NonFiniteLoss',
            'Interrupted', 'init_distributed', 'Trainer']
 
 # %% ../nbs/06_train.ipynb #532666b0
+ATTENTION_PATHS = ('sdpa', 'sdpa-fp32', 'explicit', 'packed')      # see Precision below
+
 @dataclasses.dataclass
 class TrainConfig:
     "Pre-training hyperparameters (MAE defaults)."
@@ -44,6 +46,7 @@ class TrainConfig:
     clip_grad: float | None = None
     amp: bool | str = 'auto'         # 'auto': bf16 on CUDA, on CPU only where native and measured faster; True: bf16 where native; False: fp32
     residual: str = 'fp32'           # the residual stream's dtype under bf16 autocast: 'fp32' (autocast's) or 'bf16' (`models.bf16_residual`: faster on CPU, other numerics)
+    attention: str = 'auto'          # the attention path: 'auto' (chosen with the precision) or one of ATTENTION_PATHS, pinned at any precision
     compile: bool = False
     compile_dynamic: bool | None = None  # torch.compile(dynamic=): False = static shapes (ragged AMR: set the model's keep_bucket)
     aug: str = 'mae'
@@ -79,6 +82,10 @@ class TrainConfig:
         if self.residual == 'bf16' and self.compile:
             raise ConfigError("residual='bf16' runs eager only (its per-step hooks would recompile a compiled model); set compile=false")
         if self.init_mode not in ('weights', 'branch'): raise ConfigError(f"init_mode must be 'weights' or 'branch', got {self.init_mode!r}")
+        if self.attention not in ('auto', *ATTENTION_PATHS):
+            raise ConfigError(f"attention must be auto or one of {', '.join(ATTENTION_PATHS)}, got {self.attention!r}")
+        if self.attention == 'packed' and self.compile:
+            raise ConfigError("attention='packed' runs eager only (it replaces forwards per step); set compile=false or another path")
 
 # %% ../nbs/06_train.ipynb #8054fd3a
 @patch(as_prop=True)
@@ -273,8 +280,7 @@ def warm_start(model: nn.Module, src: str | Path | dict) -> dict:
 # %% ../nbs/06_train.ipynb #a806f43a
 from contextlib import contextmanager, nullcontext
 
-ATTENTION_PATHS = ('sdpa', 'sdpa-fp32', 'explicit')
-CPU_BF16_CANDIDATES = (('fp32', 'sdpa'), ('bf16', 'sdpa-fp32'), ('bf16', 'explicit'))
+CPU_BF16_CANDIDATES = (('fp32', 'sdpa'), ('bf16', 'sdpa-fp32'), ('bf16', 'explicit'), ('bf16', 'packed'))
 _PRECISION_CACHE: dict = {}
 
 def cpu_bf16_native(flags: list[str] | None = None) -> bool:
@@ -299,12 +305,15 @@ def sdpa_fp32():
     finally: F.scaled_dot_product_attention = orig
 
 def attention_context(path: str, model: nn.Module):
-    "The context that runs `model`'s attention on `path` (`ATTENTION_PATHS`): fused SDPA, SDPA in fp32, or explicit."
+    "The context that runs `model`'s attention on `path` (`ATTENTION_PATHS`): fused SDPA, SDPA in fp32, explicit, or packed."
+    from mimpaper.models import explicit_attention, packed_attention, fused_bias_linear
     if path == 'sdpa': return nullcontext()
     if path == 'sdpa-fp32': return sdpa_fp32()
-    if path == 'explicit':
-        from mimpaper.models import explicit_attention
-        return explicit_attention(model)
+    if path == 'explicit': return explicit_attention(model)
+    if path == 'packed':                                      # attentions it does not cover stay on the explicit path
+        ctx = contextlib.ExitStack()
+        for c in (explicit_attention(model), packed_attention(model), fused_bias_linear(model)): ctx.enter_context(c)
+        return ctx
     raise ConfigError(f"attention path must be one of {', '.join(ATTENTION_PATHS)}, got {path!r}")
 
 def step_context(model: nn.Module, device_type: str, amp: bool, attention: str, residual: str = 'fp32') -> contextlib.ExitStack:
@@ -621,10 +630,12 @@ def _precision(self: Trainer, need_feats, need_attn) -> dict:
         why, r = "train.amp='auto', resumed: the precision the checkpoint recorded", resumed.get('reason', '')
         plan = {'amp_dtype': resumed['amp_dtype'], 'attention': resumed['attention'],
                 'reason': r if r.startswith(why) else f"{why} ({r})"}       # resumed twice: the reason does not nest
+    if plan is not None and cfg.attention != 'auto' and plan['attention'] != cfg.attention and not (resumed and 'resumed' in plan['reason']):
+        plan = {**plan, 'attention': cfg.attention, 'reason': f"{plan['reason']}; attention pinned by train.attention"}
     if plan is None:
         key = (type(self.model).__name__, repr(getattr(self.model, 'arch', None)), cfg.batch_size // self.world, cfg.mask_ratio,
                tuple(type(t).__name__ for t in self.loss_terms), type(getattr(self.model, 'masker', None)).__name__,
-               torch.get_num_threads(), cfg.compile)
+               torch.get_num_threads(), cfg.compile, cfg.attention)
         plan = _PRECISION_CACHE.get(key)
         if plan is None: plan = _PRECISION_CACHE[key] = self._measure_precision(need_feats, need_attn)
     if self.world > 1:                                           # every rank runs rank 0's choice
@@ -651,7 +662,9 @@ def _measure_precision(self: Trainer, need_feats, need_attn) -> dict:
                 out = self.fwd(batch['img'], mask_ratio=cfg.mask_ratio, batch=batch, return_features=need_feats, return_attn=need_attn)
                 total, _ = combine(self.loss_terms, out, batch)
             total.backward()
-        return measure_precision(step)
+        cands = tuple(c for c in CPU_BF16_CANDIDATES if not (cfg.compile and c[1] == 'packed'))   # packed: eager only
+        if cfg.attention != 'auto': cands = (('fp32', cfg.attention), ('bf16', cfg.attention))  # a pinned path: only the precision
+        return measure_precision(step, cands)
     except Exception as e:
         return {'amp_dtype': 'fp32', 'attention': 'sdpa', 'reason': f"train.amp='auto': the measurement failed "
                 f"({type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else ''}); fp32"}

@@ -207,9 +207,9 @@ def test_precision_rows_cpu(tmp_path):
     rows = precision_rows(plan_rows(['toy'], ['eager'], only=['mae', 'hf-vitmae']), list(PRECISIONS), ['sdpa', 'eager'])
     assert len(rows) == len(PRECISIONS) + 4
     df, info = run_bench('toy', 'cpu', steps=1, warmup=1, batch=8, out=tmp_path, progress=False, only=['mae', 'hf-vitmae'],
-                         precisions=['fp32', 'bf16-explicit', 'bf16-stream'], hf_attn=['eager'])
+                         precisions=['fp32', 'bf16-explicit', 'bf16-stream', 'bf16-packed'], hf_attn=['eager'])
     ok = df[df['status'] == 'ok']
-    assert set(zip(ok['name'], ok['precision'])) == {('mae', 'fp32'), ('mae', 'bf16-explicit'), ('mae', 'bf16-stream'), ('hf-vitmae-attn-eager', 'fp32')}
+    assert set(zip(ok['name'], ok['precision'])) == {('mae', 'fp32'), ('mae', 'bf16-explicit'), ('mae', 'bf16-stream'), ('mae', 'bf16-packed'), ('hf-vitmae-attn-eager', 'fp32')}
     assert ok[ok['precision'] == 'bf16-stream']['attention'].tolist() == ['explicit']   # the explicit path and a bf16 residual stream
     bf = ok[ok['precision'] == 'bf16-explicit'].iloc[0]
     assert bf['attention'] == 'explicit' and bf['sdpa'] == 'none'           # timm's explicit path: no SDPA kernel ran
@@ -217,10 +217,13 @@ def test_precision_rows_cpu(tmp_path):
     assert ok[ok['precision'] == 'fp32']['native'].all() and (ok['time_vs_fp32'] > 0).all() and (ok['input_pct'] >= 0).all()
     assert info['cpu_flags'] == cpu_info()['flags'] and info['device_name'] == cpu_info()['model']
     prov = json.loads((tmp_path / 'provenance.json').read_text())
-    assert prov['cpu_flags'] == cpu_info()['flags'] and prov['params']['precisions'] == ['fp32', 'bf16-explicit', 'bf16-stream']
+    assert prov['cpu_flags'] == cpu_info()['flags'] and prov['params']['precisions'] == ['fp32', 'bf16-explicit', 'bf16-stream', 'bf16-packed']
     assert 'time vs fp32' in (tmp_path / 'bench.md').read_text()
     from mimpaper.bench import bench_row
     assert bench_row('toy', 'mae', mode='compiled', precision='bf16-stream')['status'] == 'skipped'   # its hooks: eager only
+    assert bench_row('toy', 'mae', mode='compiled', precision='bf16-packed')['status'] == 'skipped'   # patched forwards: eager only
+    pk = ok[ok['precision'] == 'bf16-packed'].iloc[0]
+    assert pk['attention'] == 'packed' and pk['sdpa'] == 'none'             # our packed core: no SDPA kernel ran
 
 # %% ../nbs/tests/test_bench.ipynb #803904a6
 def test_bench_ab_times_two_settings_side_by_side(tmp_path):

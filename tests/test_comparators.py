@@ -160,8 +160,8 @@ def test_registered_for_experiment_config():
 def test_precision_measurement_leaves_no_trace(tmp_path, monkeypatch):
     "`amp='auto'` on a CPU with native bf16 first measures real forward+backward steps: the run must equal one without them."
     import mimpaper.train as T
-    def measured_fp32(step):                                     # every candidate's step runs, then fp32 is chosen
-        for cand in T.CPU_BF16_CANDIDATES: step(*cand)
+    def measured_fp32(step, candidates=T.CPU_BF16_CANDIDATES):   # every candidate's step runs, then fp32 is chosen
+        for cand in candidates: step(*cand)
         return {'amp_dtype': 'fp32', 'attention': 'sdpa', 'reason': 'test: measured, fp32 chosen'}
     def run(amp, out):
         torch.manual_seed(0)
