@@ -626,12 +626,12 @@ def _precision(self: Trainer, need_feats, need_attn) -> dict:
     from mimpaper.core import cpu_info, device_name
     cfg = self.cfg
     plan, resumed = precision_plan(cfg.amp, self.device), getattr(self, '_resumed_precision', None)
+    if plan is not None and cfg.attention != 'auto' and plan['attention'] != cfg.attention:
+        plan = {**plan, 'attention': cfg.attention, 'reason': f"{plan['reason']}; attention pinned by train.attention"}
     if plan is None and resumed and resumed.get('amp_dtype') in ('fp32', 'bf16') and resumed.get('attention') in ATTENTION_PATHS:
         why, r = "train.amp='auto', resumed: the precision the checkpoint recorded", resumed.get('reason', '')
         plan = {'amp_dtype': resumed['amp_dtype'], 'attention': resumed['attention'],
                 'reason': r if r.startswith(why) else f"{why} ({r})"}       # resumed twice: the reason does not nest
-    if plan is not None and cfg.attention != 'auto' and plan['attention'] != cfg.attention and not (resumed and 'resumed' in plan['reason']):
-        plan = {**plan, 'attention': cfg.attention, 'reason': f"{plan['reason']}; attention pinned by train.attention"}
     if plan is None:
         key = (type(self.model).__name__, repr(getattr(self.model, 'arch', None)), cfg.batch_size // self.world, cfg.mask_ratio,
                tuple(type(t).__name__ for t in self.loss_terms), type(getattr(self.model, 'masker', None)).__name__,
